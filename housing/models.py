@@ -1,0 +1,314 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from persons.models import CURRENT_RESIDENCE_STATUSES, IdentityDocument, NamedMixin, Person
+from persons.validators import normalize_phone, validate_person_name
+from registry.audit import audited
+from registry.models import Community, Station
+from registry.scoping import ScopedQuerySet
+
+
+class PropertyTypeChoices(models.TextChoices):
+    RESIDENTIAL_FLAT = "flat", _("Residential flat")
+    SELF_BUILT = "self_built", _("Self-built rental building")
+    GROUP_RENTAL = "group_rental", _("Group rental")
+    DORMITORY = "dormitory", _("Employer dormitory")
+    NON_RESIDENTIAL = "non_residential", _("Non-residential premises")
+    OWNER_OCCUPIED = "owner_occupied", _("Owner-occupied")
+
+
+class ResidenceReasonChoices(models.TextChoices):
+    WORK = "work", _("Work")
+    BUSINESS = "business", _("Business")
+    STUDY = "study", _("Study")
+    FAMILY = "family", _("Joining family")
+    MEDICAL = "medical", _("Medical care")
+    OTHER = "other", _("Other")
+
+
+class ResidenceSourceChoices(models.TextChoices):
+    DESK = "desk", _("Station desk")
+    VISIT = "visit", _("Household visit")
+    LANDLORD = "landlord", _("Landlord report")
+    EMPLOYER = "employer", _("Employer report")
+    IMPORT = "import", _("Import")
+    API = "api", _("API")
+
+
+class ResidenceStatusChoices(models.TextChoices):
+    PENDING = "pending", _("Pending review")
+    ACTIVE = "active", _("Active")
+    UNCONFIRMED = "unconfirmed", _("Unconfirmed")
+    ENDED = "ended", _("Ended")
+
+
+class LandlordQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        if scope.station_ids is not None:
+            return Q(station_id__in=scope.station_ids)
+        if scope.landlord_id:
+            return Q(pk=scope.landlord_id)
+        return None
+
+
+@audited
+class Landlord(IdentityDocument, NamedMixin):
+    """A person who lets rooms or flats; may have a portal account."""
+
+    phone = models.CharField(_("phone"), max_length=20)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="landlords",
+                                verbose_name=_("station"))
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="landlord", verbose_name=_("portal account"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = LandlordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("landlord")
+        verbose_name_plural = _("landlords")
+        ordering = ["name_pinyin", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["document_type", "document_hash"], name="landlord_unique_document"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_audit_station_id(self):
+        return self.station_id
+
+    def clean(self):
+        errors = self.clean_document()
+        try:
+            self.name = validate_person_name(self.name)
+        except ValidationError as exc:
+            errors["name"] = exc.messages
+        try:
+            self.phone = normalize_phone(self.phone)
+        except ValidationError as exc:
+            errors["phone"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        self.sync_document_columns()
+        clash = Landlord.objects.filter(document_type=self.document_type, document_hash=self.document_hash)
+        if clash.exclude(pk=self.pk).exists():
+            raise ValidationError(
+                {"document_number": _("Document number: a landlord with this number is already registered.")}
+            )
+
+    def validate_constraints(self, exclude=None):
+        super().validate_constraints(exclude=set(exclude or ()) | {"document_hash"})
+
+    def save(self, *args, **kwargs):
+        self.sync_document_columns()
+        self.sync_name_columns()
+        super().save(*args, **kwargs)
+
+
+class PropertyQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        if scope.station_ids is not None:
+            return Q(station_id__in=scope.station_ids)
+        if scope.landlord_id:
+            return Q(landlord_id=scope.landlord_id)
+        if scope.employer_id:
+            return Q(employer_id=scope.employer_id)
+        return None
+
+
+@audited
+class Property(models.Model):
+    """A building or courtyard at one address, owned by a landlord or an employer."""
+
+    registration_number = models.CharField(_("registration number"), max_length=32, unique=True,
+                                           null=True, blank=True, editable=False)
+    address = models.CharField(_("address"), max_length=200)
+    property_type = models.CharField(_("type"), max_length=20, choices=PropertyTypeChoices.choices)
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="properties",
+                                  verbose_name=_("community"))
+    # Copied from the community so that scoping and dashboards filter on one column.
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="properties",
+                                editable=False, verbose_name=_("station"))
+    landlord = models.ForeignKey(Landlord, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="properties", verbose_name=_("landlord"))
+    employer = models.ForeignKey("persons.Employer", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="properties", verbose_name=_("employer"))
+    agreement_signed_on = models.DateField(_("responsibility agreement signed on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = PropertyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("property")
+        verbose_name_plural = _("properties")
+        ordering = ["address", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="property_single_owner",
+                condition=Q(landlord__isnull=True) | Q(employer__isnull=True),
+                violation_error_message=_("Owner: choose a landlord or an employer, not both."),
+            ),
+        ]
+        indexes = [models.Index(fields=["station", "community"], name="property_station_idx")]
+
+    def __str__(self):
+        return self.address
+
+    def get_audit_station_id(self):
+        return self.station_id
+
+    def clean(self):
+        if self.community_id:
+            self.station_id = self.community.station_id
+        errors = {}
+        if self.landlord_id and self.employer_id:
+            errors["employer"] = _("Owner: choose a landlord or an employer, not both.")
+        elif self.property_type == PropertyTypeChoices.DORMITORY and not self.employer_id:
+            errors["employer"] = _("Employer: an employer dormitory needs its employer.")
+        elif self.property_type != PropertyTypeChoices.OWNER_OCCUPIED and not (self.landlord_id or self.employer_id):
+            errors["landlord"] = _("Landlord: a rental property needs its landlord or employer.")
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        if self.community_id and not self.station_id:
+            self.station_id = Community.objects.values_list("station_id", flat=True).get(pk=self.community_id)
+        super().save(*args, **kwargs)
+        if not self.registration_number:
+            self.registration_number = f"{self.station_id:03d}-{self.pk:07d}"
+            Property.objects.filter(pk=self.pk).update(registration_number=self.registration_number)
+
+
+class UnitQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        if scope.station_ids is not None:
+            return Q(property__station_id__in=scope.station_ids)
+        if scope.landlord_id:
+            return Q(property__landlord_id=scope.landlord_id)
+        if scope.employer_id:
+            return Q(property__employer_id=scope.employer_id)
+        return None
+
+
+@audited
+class Unit(models.Model):
+    """A room or flat in a property, with how many people it may house."""
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="units",
+                                 verbose_name=_("property"))
+    label = models.CharField(_("unit"), max_length=50)
+    capacity = models.PositiveSmallIntegerField(_("capacity"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = UnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["property_id", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["property", "label"], name="unit_unique_label",
+                                    violation_error_message=_("Unit: this property already has a unit with this label.")),
+            models.CheckConstraint(name="unit_capacity_positive", condition=Q(capacity__gte=1),
+                                   violation_error_message=_("Capacity: at least 1.")),
+        ]
+
+    def __str__(self):
+        return f"{self.property.address} {self.label}"
+
+    def get_audit_station_id(self):
+        return self.property.station_id
+
+
+class ResidenceQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        if scope.station_ids is not None:
+            return Q(station_id__in=scope.station_ids)
+        current = Q(status__in=CURRENT_RESIDENCE_STATUSES)
+        if scope.landlord_id:
+            return current & Q(unit__property__landlord_id=scope.landlord_id)
+        if scope.employer_id:
+            return current & Q(unit__property__employer_id=scope.employer_id)
+        return None
+
+    def current(self):
+        return self.filter(status__in=CURRENT_RESIDENCE_STATUSES)
+
+
+@audited
+class Residence(models.Model):
+    """A person living in a unit from a date to a date: the registration itself."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="residences",
+                               verbose_name=_("person"))
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="residences", verbose_name=_("unit"))
+    # Copied from unit.property so that scoping filters on one indexed column.
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="residences", editable=False)
+    start_date = models.DateField(_("moved in"))
+    end_date = models.DateField(_("moved out"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=16, choices=ResidenceReasonChoices.choices)
+    source = models.CharField(_("source"), max_length=16, choices=ResidenceSourceChoices.choices)
+    status = models.CharField(_("status"), max_length=16, choices=ResidenceStatusChoices.choices,
+                              default=ResidenceStatusChoices.ACTIVE)
+    next_verification_due = models.DateField(_("next verification due"), null=True, blank=True)
+    reported_on = models.DateField(_("reported on"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = ResidenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("residence")
+        verbose_name_plural = _("residences")
+        ordering = ["-start_date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="residence_end_after_start",
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                violation_error_message=_("Moved out: must not be before the move-in date."),
+            ),
+            models.CheckConstraint(
+                name="residence_ended_has_end_date",
+                condition=~Q(status="ended") | Q(end_date__isnull=False),
+                violation_error_message=_("Moved out: an ended residence needs its move-out date."),
+            ),
+            # A person lives in one place at a time; a pending report may wait beside it.
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(status__in=["active", "unconfirmed"]),
+                name="residence_one_current_per_person",
+                violation_error_message=_("Person: already has a current residence; end it or use “moved here”."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["station", "status", "next_verification_due"], name="residence_due_idx"),
+            models.Index(fields=["unit", "status"], name="residence_unit_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.person} @ {self.unit}"
+
+    def get_audit_station_id(self):
+        return self.station_id
+
+    def clean(self):
+        if self.unit_id:
+            self.station_id = self.unit.property.station_id
+
+    def save(self, *args, **kwargs):
+        if self.unit_id and not self.station_id:
+            self.station_id = Property.objects.values_list("station_id", flat=True).get(units=self.unit_id)
+        super().save(*args, **kwargs)

@@ -1,0 +1,170 @@
+"""Patrol records: visits, safety inspections and residence permits (workflows in the patrol issue)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from registry.audit import audited
+from registry.scoping import ScopedQuerySet
+
+
+class PropertyScopedQuerySet(ScopedQuerySet):
+    """Scope through the record's property (station, landlord or employer)."""
+
+    property_path = "property"
+
+    def scope_filter(self, scope):
+        path = self.property_path
+        if scope.station_ids is not None:
+            return Q(**{f"{path}__station_id__in": scope.station_ids})
+        if scope.landlord_id:
+            return Q(**{f"{path}__landlord_id": scope.landlord_id})
+        if scope.employer_id:
+            return Q(**{f"{path}__employer_id": scope.employer_id})
+        return None
+
+
+class VisitOutcomeChoices(models.TextChoices):
+    CONFIRMED = "confirmed", _("Confirmed living here")
+    MOVED_OUT = "moved_out", _("Moved out")
+    NOT_FOUND = "not_found", _("Not found")
+
+
+@audited
+class Visit(models.Model):
+    """A staff member at a property on a date; one visit covers every check due there."""
+
+    property = models.ForeignKey("housing.Property", on_delete=models.PROTECT, related_name="visits",
+                                 verbose_name=_("property"))
+    visited_on = models.DateField(_("visited on"))
+    visited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("visited by"))
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = PropertyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["-visited_on", "-id"]
+
+    def __str__(self):
+        return f"{self.property} {self.visited_on}"
+
+    def get_audit_station_id(self):
+        return self.property.station_id
+
+
+class VisitOutcomeQuerySet(PropertyScopedQuerySet):
+    property_path = "visit__property"
+
+
+@audited
+class VisitOutcome(models.Model):
+    """What a visit found for one residence."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="outcomes", verbose_name=_("visit"))
+    residence = models.ForeignKey("housing.Residence", on_delete=models.PROTECT, related_name="visit_outcomes",
+                                  verbose_name=_("residence"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=VisitOutcomeChoices.choices)
+    moved_out_on = models.DateField(_("moved out on"), null=True, blank=True)
+
+    objects = VisitOutcomeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("visit outcome")
+        verbose_name_plural = _("visit outcomes")
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "residence"], name="visit_outcome_once_per_residence"),
+            models.CheckConstraint(
+                name="visit_outcome_moved_out_has_date",
+                condition=~Q(outcome="moved_out") | Q(moved_out_on__isnull=False),
+                violation_error_message=_("Moved out on: give the date the resident left."),
+            ),
+        ]
+
+    def get_audit_station_id(self):
+        return self.residence.station_id
+
+
+@audited
+class Inspection(models.Model):
+    """A safety checklist for a property: pass or fail per item, with notes."""
+
+    CHECKLIST = ("fire_extinguishers", "escape_routes", "wiring", "partitions", "gas")
+
+    property = models.ForeignKey("housing.Property", on_delete=models.PROTECT, related_name="inspections",
+                                 verbose_name=_("property"))
+    inspected_on = models.DateField(_("inspected on"))
+    inspector = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name=_("inspector"))
+    fire_extinguishers = models.BooleanField(_("fire extinguishers present and in date"))
+    escape_routes = models.BooleanField(_("escape routes clear"))
+    wiring = models.BooleanField(_("electrical wiring safe"))
+    partitions = models.BooleanField(_("no illegal partitions"))
+    gas = models.BooleanField(_("gas installation safe"))
+    passed = models.BooleanField(_("passed"), editable=False, default=False)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = PropertyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("inspection")
+        verbose_name_plural = _("inspections")
+        ordering = ["-inspected_on", "-id"]
+        indexes = [models.Index(fields=["property", "-inspected_on"], name="inspection_latest_idx")]
+
+    def __str__(self):
+        return f"{self.property} {self.inspected_on}"
+
+    def get_audit_station_id(self):
+        return self.property.station_id
+
+    def save(self, *args, **kwargs):
+        self.passed = all(getattr(self, item) for item in self.CHECKLIST)
+        super().save(*args, **kwargs)
+
+
+class ResidencePermitQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        if scope.station_ids is not None:
+            return Q(station_id__in=scope.station_ids)
+        return None
+
+
+@audited
+class ResidencePermit(models.Model):
+    """A residence permit (居住证) issued to a person, endorsed yearly."""
+
+    person = models.ForeignKey("persons.Person", on_delete=models.PROTECT, related_name="permits",
+                               verbose_name=_("person"))
+    station = models.ForeignKey("registry.Station", on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("issued by"))
+    number = models.CharField(_("permit number"), max_length=32, unique=True)
+    issued_on = models.DateField(_("issued on"))
+    expires_on = models.DateField(_("expires on"))
+    last_endorsed_on = models.DateField(_("last endorsed on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = ResidencePermitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("residence permit")
+        verbose_name_plural = _("residence permits")
+        ordering = ["-issued_on"]
+        constraints = [
+            models.CheckConstraint(
+                name="permit_expires_after_issue",
+                condition=Q(expires_on__gt=F("issued_on")),
+                violation_error_message=_("Expires on: must be after the issue date."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_audit_station_id(self):
+        return self.station_id

@@ -1,0 +1,316 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+from pypinyin import Style, lazy_pinyin
+
+from registry.audit import audited
+from registry.crypto import EncryptedCharField, document_digest, mask
+from registry.models import Station
+from registry.scoping import ScopedQuerySet
+
+from .choices import DocumentTypeChoices, SexChoices
+from .validators import (
+    document_birth_date,
+    document_sex,
+    normalize_name,
+    normalize_phone,
+    validate_country_code,
+    validate_document,
+    validate_person_name,
+    validate_uscc,
+)
+
+CURRENT_RESIDENCE_STATUSES = ("pending", "active", "unconfirmed")
+
+
+def name_pinyin(name: str) -> tuple[str, str]:
+    """Full pinyin and initials of a name, lower-case ASCII, for forgiving search."""
+    syllables = [s.lower() for s in lazy_pinyin(name, style=Style.NORMAL, errors="ignore") if s.strip()]
+    syllables = ["".join(ch for ch in s if ch.isascii() and ch.isalnum()) for s in syllables]
+    syllables = [s for s in syllables if s]
+    return "".join(syllables), "".join(s[0] for s in syllables)
+
+
+class IdentityDocument(models.Model):
+    """An identity document: type, issuing country for passports, and the number kept encrypted."""
+
+    document_type = models.CharField(_("document type"), max_length=24, choices=DocumentTypeChoices.choices,
+                                     default=DocumentTypeChoices.RESIDENT_ID)
+    document_country = models.CharField(_("issuing country"), max_length=3, blank=True,
+                                        help_text=_("Passports only: three-letter country code."))
+    document_number = EncryptedCharField(_("document number"))
+    document_hash = models.CharField(max_length=64, editable=False, db_index=True)
+    document_masked = models.CharField(_("document number"), max_length=24, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def document_key(document_type: str, number: str, country: str = "") -> str:
+        return document_digest(document_type, f"{country}:{number}" if country else number)
+
+    def clean_document(self) -> dict:
+        """Normalise and check the document fields; returns field errors (empty when valid)."""
+        errors = {}
+        try:
+            self.document_number = validate_document(self.document_type, self.document_number or "")
+        except ValidationError as exc:
+            field = "document_type" if exc.code == "invalid_choice" else "document_number"
+            errors[field] = exc.messages
+        if self.document_type == DocumentTypeChoices.PASSPORT:
+            try:
+                self.document_country = validate_country_code(self.document_country)
+            except ValidationError as exc:
+                errors["document_country"] = exc.messages
+        else:
+            self.document_country = ""
+        return errors
+
+    def sync_document_columns(self):
+        if self.document_number:
+            self.document_hash = self.document_key(self.document_type, self.document_number, self.document_country)
+            self.document_masked = mask(self.document_number)
+
+
+class NamedMixin(models.Model):
+    """A person's name with its pinyin kept beside it for search."""
+
+    name = models.CharField(_("name"), max_length=100)
+    name_pinyin = models.CharField(max_length=400, editable=False, blank=True)
+    name_initials = models.CharField(max_length=100, editable=False, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def sync_name_columns(self):
+        self.name_pinyin, self.name_initials = name_pinyin(self.name or "")
+
+
+class PersonQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        from housing.models import Residence
+
+        residences = Residence.objects.filter(person=OuterRef("pk"))
+        if scope.station_ids is not None:
+            return Q(registered_station_id__in=scope.station_ids) | Q(
+                Exists(residences.filter(station_id__in=scope.station_ids))
+            )
+        current = residences.filter(status__in=CURRENT_RESIDENCE_STATUSES)
+        if scope.landlord_id:
+            return Q(Exists(current.filter(unit__property__landlord_id=scope.landlord_id)))
+        if scope.employer_id:
+            employed = Employment.objects.filter(person=OuterRef("pk"), employer_id=scope.employer_id,
+                                                 end_date__isnull=True)
+            return Q(Exists(current.filter(unit__property__employer_id=scope.employer_id))) | Q(Exists(employed))
+        return None
+
+    def by_document(self, document_type: str, number: str, country: str = ""):
+        return self.filter(document_type=document_type,
+                           document_hash=IdentityDocument.document_key(document_type, number, country))
+
+
+@audited
+class Person(IdentityDocument, NamedMixin):
+    """A person the registry knows: identity, contact and origin; where they live is a Residence."""
+
+    sex = models.CharField(_("sex"), max_length=1, choices=SexChoices.choices)
+    birth_date = models.DateField(_("date of birth"))
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    hukou_address = models.CharField(_("place of household registration"), max_length=200, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=100, blank=True)
+    registered_station = models.ForeignKey(Station, on_delete=models.PROTECT, null=True, blank=True,
+                                           related_name="+", verbose_name=_("registered at"))
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+        ordering = ["name_pinyin", "id"]
+        permissions = [
+            ("unmask_document", "Can see full identity document numbers, with a reason"),
+            ("view_access_log", "Can see who viewed a person's record"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["document_type", "document_hash"], name="person_unique_document"),
+        ]
+        indexes = [
+            models.Index(fields=["name"], name="person_name_idx"),
+            models.Index(fields=["name_initials"], name="person_initials_idx"),
+            models.Index(fields=["name_pinyin"], name="person_pinyin_idx"),
+            models.Index(fields=["phone"], name="person_phone_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_audit_station_id(self):
+        return self.registered_station_id
+
+    def clean(self):
+        errors = self.clean_document()
+        try:
+            self.name = validate_person_name(self.name)
+        except ValidationError as exc:
+            errors["name"] = exc.messages
+        if self.phone:
+            try:
+                self.phone = normalize_phone(self.phone)
+            except ValidationError as exc:
+                errors["phone"] = exc.messages
+        if "document_number" not in errors and self.document_number:
+            born = document_birth_date(self.document_type, self.document_number)
+            if born and self.birth_date and self.birth_date != born:
+                errors["birth_date"] = [
+                    _("Date of birth: does not agree with the ID number, which says %(date)s.")
+                    % {"date": born.isoformat()}
+                ]
+            sex = document_sex(self.document_type, self.document_number)
+            if sex and self.sex and self.sex != sex:
+                errors["sex"] = [
+                    _("Sex: does not agree with the ID number, which says %(sex)s.")
+                    % {"sex": SexChoices(sex).label}
+                ]
+        if errors:
+            raise ValidationError(errors)
+        self.sync_document_columns()
+        self._check_unique_document()
+
+    def _check_unique_document(self):
+        clash = Person.objects.filter(document_type=self.document_type, document_hash=self.document_hash)
+        if self.pk:
+            clash = clash.exclude(pk=self.pk)
+        if clash.exists():
+            raise ValidationError(
+                {"document_number": _("Document number: a person with this number is already registered.")},
+                code="unique",
+            )
+
+    def validate_constraints(self, exclude=None):
+        # The hash constraint is checked in clean() with a message that names the visible field.
+        exclude = set(exclude or ()) | {"document_hash"}
+        super().validate_constraints(exclude=exclude)
+
+    def save(self, *args, **kwargs):
+        self.sync_document_columns()
+        self.sync_name_columns()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            extra = set()
+            if "document_number" in update_fields:
+                extra |= {"document_hash", "document_masked"}
+            if "name" in update_fields:
+                extra |= {"name_pinyin", "name_initials"}
+            kwargs["update_fields"] = set(update_fields) | extra
+        super().save(*args, **kwargs)
+
+
+class EmployerQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        if scope.station_ids is not None:
+            return Q(station_id__in=scope.station_ids)
+        if scope.employer_id:
+            return Q(pk=scope.employer_id)
+        return None
+
+
+@audited
+class Employer(models.Model):
+    """An organisation that employs people and may house them in dormitories."""
+
+    name = models.CharField(_("name"), max_length=200)
+    uscc = models.CharField(_("unified social credit code"), max_length=18, unique=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="employers",
+                                verbose_name=_("station"))
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="employer", verbose_name=_("portal account"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = EmployerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("employer")
+        verbose_name_plural = _("employers")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_audit_station_id(self):
+        return self.station_id
+
+    def clean(self):
+        errors = {}
+        try:
+            self.uscc = validate_uscc(self.uscc or "")
+        except ValidationError as exc:
+            errors["uscc"] = exc.messages
+        if self.contact_name:
+            try:
+                self.contact_name = validate_person_name(self.contact_name)
+            except ValidationError as exc:
+                errors["contact_name"] = exc.messages
+        if self.contact_phone:
+            try:
+                self.contact_phone = normalize_phone(self.contact_phone)
+            except ValidationError as exc:
+                errors["contact_phone"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+
+class EmploymentQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        if scope.station_ids is not None:
+            return Q(employer__station_id__in=scope.station_ids)
+        if scope.employer_id:
+            return Q(employer_id=scope.employer_id)
+        return None
+
+
+@audited
+class Employment(models.Model):
+    """A person working for an employer from a date, until a date."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="employments",
+                               verbose_name=_("person"))
+    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employments",
+                                 verbose_name=_("employer"))
+    job_title = models.CharField(_("job title"), max_length=100, blank=True)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = EmploymentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("employment")
+        verbose_name_plural = _("employments")
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                name="employment_end_after_start",
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                violation_error_message=_("End date: must not be before the start date."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.person} @ {self.employer}"
+
+    def get_audit_station_id(self):
+        return self.employer.station_id if self.employer_id else None
+
+
+__all__ = ["Person", "Employer", "Employment", "IdentityDocument", "NamedMixin", "normalize_name"]

@@ -1,0 +1,200 @@
+"""The audit trail: who did what to which personal record, and every read and unmasking.
+
+Creates, updates and deletes of audited models are recorded by signal receivers, so the admin,
+services, imports and tasks are all covered without each remembering to. Reads, unmaskings and
+exports are recorded explicitly by the views that perform them. The actor comes from a context
+variable set by ``AuditContextMiddleware`` (web and API) or ``audit_context`` (tasks, commands).
+
+Hand-written rather than django-auditlog: the trail also covers reads, unmaskings, exports and
+logins, must be immutable (code and a PostgreSQL trigger), and must store ID numbers masked.
+"""
+
+import contextvars
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.contrib.auth import signals as auth_signals
+from django.db import models
+from django.db.models.signals import post_delete, post_init, post_save
+from django.dispatch import receiver
+
+from .models import AuditAction, AuditEvent
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    user: object = None
+    ip_address: str | None = None
+    via: str = ""
+    request: object = None
+
+    @property
+    def actor(self):
+        # Read the request's user late: DRF authenticates tokens after the middleware ran.
+        if self.user is not None:
+            return self.user
+        return getattr(self.request, "user", None)
+
+
+_context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar(
+    "audit_context", default=AuditContext(via="system")
+)
+
+# Fields whose value is never written to the trail; a change shows as "changed" only.
+SECRET_FIELDS = {"document_number", "document_hash"}
+# Derived or bookkeeping fields: recording them would only add noise.
+IGNORED_FIELDS = {"version", "updated_at", "created_at", "name_pinyin", "name_initials"}
+
+
+@contextmanager
+def audit_context(*, user=None, ip_address=None, via="", request=None):
+    token = _context.set(AuditContext(user=user, ip_address=ip_address, via=via, request=request))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> AuditContext:
+    return _context.get()
+
+
+def _object_type(obj_or_model) -> str:
+    return obj_or_model._meta.label_lower
+
+
+def _station_id(obj) -> int | None:
+    getter = getattr(obj, "get_audit_station_id", None)
+    return getter() if getter else None
+
+
+def record(*, action: str, obj=None, object_type: str = "", object_id="", user=None,
+           changes: dict | None = None, reason: str = "", station_id: int | None = None,
+           via: str | None = None) -> AuditEvent:
+    """Write one audit event. ``user`` defaults to the actor of the current context."""
+    ctx = current_context()
+    actor = user if user is not None else ctx.actor
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    if obj is not None:
+        object_type = object_type or _object_type(obj)
+        object_id = object_id or obj.pk
+        if station_id is None:
+            station_id = _station_id(obj)
+    if station_id is None and actor is not None:
+        from .scoping import scope_for
+
+        stations = scope_for(actor).station_ids
+        station_id = next(iter(stations)) if stations and len(stations) == 1 else None
+    return AuditEvent.objects.create(
+        action=action,
+        actor_id=getattr(actor, "pk", None),
+        actor_username=getattr(actor, "username", "") or "",
+        object_type=object_type,
+        object_id="" if object_id is None else str(object_id),
+        station_id=station_id,
+        changes=changes or {},
+        reason=reason,
+        ip_address=ctx.ip_address,
+        via=via if via is not None else ctx.via,
+    )
+
+
+def record_view(user, obj, *, via: str) -> AuditEvent:
+    return record(action=AuditAction.VIEW, obj=obj, user=user, via=via)
+
+
+def record_unmask(user, obj, *, reason: str, via: str) -> AuditEvent:
+    return record(action=AuditAction.UNMASK, obj=obj, user=user, reason=reason, via=via)
+
+
+def record_export(user, model, *, count: int, filters: dict, via: str) -> AuditEvent:
+    return record(action=AuditAction.EXPORT, object_type=_object_type(model), user=user,
+                  changes={"rows": count, "filters": filters}, via=via)
+
+
+# --- create / update / delete through signals ---------------------------------------------------
+
+_AUDITED: set[type[models.Model]] = set()
+
+
+def audited(model: type[models.Model]) -> type[models.Model]:
+    """Class decorator: record every create, update and delete of this model."""
+    _AUDITED.add(model)
+    post_init.connect(_snapshot, sender=model, weak=False)
+    post_save.connect(_after_save, sender=model, weak=False)
+    post_delete.connect(_after_delete, sender=model, weak=False)
+    return model
+
+
+def _tracked_fields(instance):
+    return [f for f in instance._meta.concrete_fields if f.attname not in IGNORED_FIELDS]
+
+
+def _snapshot(sender, instance, **kwargs):
+    instance._audit_snapshot = {f.attname: instance.__dict__.get(f.attname) for f in _tracked_fields(instance)}
+
+
+def _display(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _diff(instance, created: bool) -> dict:
+    before = getattr(instance, "_audit_snapshot", {})
+    changes = {}
+    for field in _tracked_fields(instance):
+        name = field.attname
+        new = instance.__dict__.get(name)
+        old = None if created else before.get(name)
+        if created and new in (None, ""):
+            continue
+        if not created and old == new:
+            continue
+        if name in SECRET_FIELDS:  # document_masked carries the visible part of the change
+            continue
+        changes[name] = [_display(old), _display(new)]
+    return changes
+
+
+def _after_save(sender, instance, created, raw=False, **kwargs):
+    if raw:  # loaddata
+        return
+    changes = _diff(instance, created)
+    if created or changes:
+        record(action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=instance, changes=changes)
+    _snapshot(sender, instance)
+
+
+def _after_delete(sender, instance, **kwargs):
+    record(action=AuditAction.DELETE, obj=instance)
+
+
+# --- logins ----------------------------------------------------------------------------------
+
+def _client_ip(request):
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+@receiver(auth_signals.user_logged_in)
+def _logged_in(sender, request, user, **kwargs):
+    with audit_context(user=user, ip_address=_client_ip(request), via="web"):
+        record(action=AuditAction.LOGIN, user=user)
+
+
+@receiver(auth_signals.user_logged_out)
+def _logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        with audit_context(user=user, ip_address=_client_ip(request), via="web"):
+            record(action=AuditAction.LOGOUT, user=user)
+
+
+@receiver(auth_signals.user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs):
+    username = str(credentials.get("username", ""))[:150]
+    with audit_context(ip_address=_client_ip(request), via="web"):
+        AuditEvent.objects.create(
+            action=AuditAction.LOGIN_FAILED, actor_username=username,
+            ip_address=_client_ip(request), via="web",
+        )

@@ -1,0 +1,166 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .roles import STATION_ROLES, RoleChoices
+
+
+class District(models.Model):
+    """A city district: the area a supervisor oversees."""
+
+    code = models.CharField(_("code"), max_length=12, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+
+    def __str__(self):
+        return self.name
+
+
+class Station(models.Model):
+    """A community police station (派出所) within a district."""
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="stations",
+                                 verbose_name=_("district"))
+    code = models.CharField(_("code"), max_length=12, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("station")
+        verbose_name_plural = _("stations")
+
+    def __str__(self):
+        return self.name
+
+
+class Community(models.Model):
+    """A community (beat) served by one station."""
+
+    station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="communities",
+                                verbose_name=_("station"))
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("community")
+        verbose_name_plural = _("communities")
+
+    def __str__(self):
+        return self.name
+
+
+class Profile(models.Model):
+    """A user's role and where it applies: a station, a district, or (landlords, employers) their records."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    role = models.CharField(_("role"), max_length=16, choices=RoleChoices.choices)
+    station = models.ForeignKey(Station, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="profiles", verbose_name=_("station"))
+    district = models.ForeignKey(District, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="profiles", verbose_name=_("district"))
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+        permissions = [("manage_landlord_accounts", "Can invite landlord and employer accounts")]
+        constraints = [
+            models.CheckConstraint(
+                name="profile_station_roles_have_station",
+                condition=~models.Q(role__in=["staff", "officer"]) | models.Q(station__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="profile_supervisor_has_district",
+                condition=~models.Q(role="supervisor") | models.Q(district__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()})"
+
+    def clean(self):
+        if self.role in STATION_ROLES and not self.station_id:
+            raise ValidationError({"station": _("Station: staff and officers belong to a station.")})
+        if self.role == RoleChoices.SUPERVISOR and not self.district_id:
+            raise ValidationError({"district": _("District: a supervisor oversees a district.")})
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Updated")
+    DELETE = "delete", _("Deleted")
+    VIEW = "view", _("Viewed")
+    UNMASK = "unmask", _("Unmasked ID number")
+    EXPORT = "export", _("Exported")
+    LOGIN = "login", _("Logged in")
+    LOGIN_FAILED = "login_failed", _("Login failed")
+    LOGOUT = "logout", _("Logged out")
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("audit events are never edited")
+
+    def delete(self):
+        raise PermissionError("audit events are deleted only by the retention purge")
+
+    def purge_expired(self) -> int:
+        """Delete events older than the retention period (at least 183 days); the only delete."""
+        days = max(183, settings.REGISTRY["AUDIT_RETENTION_DAYS"])
+        cutoff = timezone.now() - timezone.timedelta(days=days)
+        return models.QuerySet.delete(self.filter(at__lt=cutoff))[0]
+
+    def visible_to(self, user):
+        from .scoping import scope_for
+
+        scope = scope_for(user)
+        if scope.is_global:
+            return self
+        if scope.station_ids is not None and user.has_perm("registry.view_auditevent"):
+            return self.filter(station_id__in=scope.station_ids)
+        return self.none()
+
+
+class AuditEvent(models.Model):
+    """One thing that happened to personal data or to a login: who, when, what. Never edited."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    # Plain columns, not foreign keys: deleting a user or a record must not touch its history.
+    actor_id = models.BigIntegerField(_("user id"), null=True, blank=True, db_index=True)
+    actor_username = models.CharField(_("user"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=AuditAction.choices)
+    object_type = models.CharField(_("record type"), max_length=64, blank=True)
+    object_id = models.CharField(_("record id"), max_length=64, blank=True)
+    station_id = models.BigIntegerField(_("station"), null=True, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    via = models.CharField(_("via"), max_length=16, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_idx"),
+            models.Index(fields=["station_id", "-at"], name="audit_station_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type}#{self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("audit events are never edited")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit events are deleted only by the retention purge")
