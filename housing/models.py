@@ -217,8 +217,10 @@ class Unit(models.Model):
         verbose_name_plural = _("units")
         ordering = ["property_id", "label"]
         constraints = [
-            models.UniqueConstraint(fields=["property", "label"], name="unit_unique_label",
-                                    violation_error_message=_("Unit: this property already has a unit with this label.")),
+            models.UniqueConstraint(
+                fields=["property", "label"], name="unit_unique_label",
+                violation_error_message=_("Unit: this property already has a unit with this label."),
+            ),
             models.CheckConstraint(name="unit_capacity_positive", condition=Q(capacity__gte=1),
                                    violation_error_message=_("Capacity: at least 1.")),
         ]

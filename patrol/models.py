@@ -85,6 +85,9 @@ class VisitOutcome(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return f"{self.residence_id}: {self.outcome}"
+
     def get_audit_station_id(self):
         return self.residence.station_id
 

@@ -1,8 +1,16 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
 from registry import audit
 from registry.views import ScopedDetailView, ScopedListView
 
 from .filtersets import PersonFilterSet
+from .forms import UnmaskForm
 from .models import Person
+from .services import person_unmask
 
 
 class PersonListView(ScopedListView):
@@ -28,9 +36,34 @@ class PersonDetailView(ScopedDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context.setdefault("unmask_form", UnmaskForm())
         context["residences"] = (
             self.object.residences.visible_to(self.request.user)
             .select_related("unit__property__community")
             .order_by("-start_date")
         )
         return context
+
+
+@method_decorator(require_POST, name="dispatch")
+class PersonUnmaskView(PersonDetailView):
+    """Show the full document number once, after a stated reason; the unmasking is audited."""
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        form = UnmaskForm(request.POST)
+        context = {"unmask_form": form}
+        if form.is_valid():
+            try:
+                context["unmasked_number"] = person_unmask(
+                    user=request.user, person=self.object, reason=form.cleaned_data["reason"], via="web")
+                messages.info(request, _("The full number was shown; this has been recorded with your reason."))
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            except PermissionDenied:
+                raise
+        return self.render_to_response(self.get_context_data(**context))
+
+    def get_object(self, queryset=None):
+        # The unmask event is the record of this read; don't count a second "view".
+        return ScopedDetailView.get_object(self, queryset)

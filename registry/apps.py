@@ -7,11 +7,10 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Registry")
 
     def ready(self):
+        from django.apps import apps
         from django.db.models.signals import post_migrate
 
         from . import audit, signals  # noqa: F401  (connect receivers)
-
-        from django.apps import apps
 
         # On the last app's signal, so that every app's permissions exist by then.
         last_app = list(apps.get_app_configs())[-1]

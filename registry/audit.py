@@ -36,9 +36,8 @@ class AuditContext:
         return getattr(self.request, "user", None)
 
 
-_context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar(
-    "audit_context", default=AuditContext(via="system")
-)
+_SYSTEM = AuditContext(via="system")
+_context: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar("audit_context", default=None)
 
 # Fields whose value is never written to the trail; a change shows as "changed" only.
 SECRET_FIELDS = {"document_number", "document_hash"}
@@ -56,7 +55,7 @@ def audit_context(*, user=None, ip_address=None, via="", request=None):
 
 
 def current_context() -> AuditContext:
-    return _context.get()
+    return _context.get() or _SYSTEM
 
 
 def _object_type(obj_or_model) -> str:

@@ -1,0 +1,165 @@
+"""Demo data: one district, two stations, their communities, properties and ~200 residents.
+
+Idempotent: a second run leaves the data as it is and only resets the demo logins' passwords.
+Everything is synthetic (Faker zh_CN, valid but invented ID numbers).
+"""
+
+import datetime
+import random
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from faker import Faker
+
+from housing.models import (
+    Landlord,
+    Property,
+    PropertyTypeChoices,
+    Residence,
+    ResidenceReasonChoices,
+    ResidenceSourceChoices,
+    Unit,
+)
+from persons.choices import SexChoices
+from persons.identity import make_resident_id
+from persons.models import Employer, Employment, Person
+from registry.audit import audit_context
+from registry.factories import make_user
+from registry.models import Community, District, Station
+from registry.roles import RoleChoices
+
+DEMO_PASSWORD = "demo-pass-2026"
+DEMO_USERS = [
+    # username, role, station code, what they see
+    ("admin", RoleChoices.ADMIN, None, "everything, and the Django admin"),
+    ("staff_a", RoleChoices.STAFF, "DEMO-S1", "residents of 东湖派出所"),
+    ("officer_a", RoleChoices.OFFICER, "DEMO-S1", "residents of 东湖派出所, inspections, permits"),
+    ("staff_b", RoleChoices.STAFF, "DEMO-S2", "residents of 西山派出所"),
+    ("supervisor", RoleChoices.SUPERVISOR, None, "both stations of the district"),
+    ("landlord", RoleChoices.LANDLORD, None, "their own properties and tenants"),
+    ("employer", RoleChoices.EMPLOYER, None, "their dormitory and employees"),
+]
+STATIONS = [
+    ("DEMO-S1", "东湖派出所", [("DEMO-C11", "东湖社区"), ("DEMO-C12", "桃园社区"), ("DEMO-C13", "新村社区")]),
+    ("DEMO-S2", "西山派出所", [("DEMO-C21", "西山社区"), ("DEMO-C22", "枫林社区")]),
+]
+RESIDENTS = 200
+
+
+class Command(BaseCommand):
+    help = "Load demo data and demo logins (idempotent)."
+
+    def handle(self, *args, **options):
+        with audit_context(via="seed_demo"):
+            created = self.seed_data()
+            self.seed_users()
+        self.stdout.write(self.style.SUCCESS("Demo data created." if created else "Demo data already present."))
+        self.print_logins()
+
+    @transaction.atomic
+    def seed_data(self) -> bool:
+        district, created = District.objects.get_or_create(code="DEMO", defaults={"name": "示范区"})
+        if not created:
+            return False
+        fake = Faker("zh_CN")
+        Faker.seed(2026)
+        rng = random.Random(2026)
+        today = datetime.date.today()
+        units_by_station = {}
+        for code, name, communities in STATIONS:
+            station = Station.objects.create(district=district, code=code, name=name)
+            units = units_by_station[station] = []
+            community_objs = [Community.objects.create(station=station, code=c, name=n) for c, n in communities]
+            for i in range(4):
+                landlord = Landlord(
+                    name=fake.name(), phone=f"138{rng.randrange(10**8):08d}", station=station,
+                    document_number=make_resident_id(birth_date=datetime.date(1965 + i, 3, 9), sex="M", rng=rng),
+                )
+                landlord.full_clean()
+                landlord.save()
+                for j in range(3):
+                    prop = Property(
+                        address=f"{community_objs[(i + j) % len(community_objs)].name}{fake.street_name()}"
+                                f"{rng.randrange(1, 200)}号",
+                        property_type=rng.choice([PropertyTypeChoices.RESIDENTIAL_FLAT,
+                                                  PropertyTypeChoices.SELF_BUILT, PropertyTypeChoices.GROUP_RENTAL]),
+                        community=community_objs[(i + j) % len(community_objs)],
+                        landlord=landlord,
+                        agreement_signed_on=today - datetime.timedelta(days=rng.randrange(30, 900)),
+                    )
+                    prop.full_clean()
+                    prop.save()
+                    for floor in range(1, 4):
+                        units.append(Unit.objects.create(property=prop, label=f"{floor}0{j + 1}室",
+                                                         capacity=rng.choice([2, 3, 4, 6])))
+            employer = Employer(name=fake.company(), uscc=_uscc(rng), station=station,
+                                contact_name=fake.name(), contact_phone=f"139{rng.randrange(10**8):08d}",
+                                address=fake.street_address())
+            employer.full_clean()
+            employer.save()
+            dorm = Property.objects.create(address=f"{community_objs[0].name}工业园宿舍{rng.randrange(1, 9)}栋",
+                                           property_type=PropertyTypeChoices.DORMITORY,
+                                           community=community_objs[0], employer=employer)
+            for room in range(1, 6):
+                units.append(Unit.objects.create(property=dorm, label=f"宿舍{room}", capacity=8))
+
+        stations = list(units_by_station)
+        for n in range(RESIDENTS):
+            station = stations[n % len(stations)]
+            unit = rng.choice(units_by_station[station])
+            sex = rng.choice([SexChoices.MALE, SexChoices.FEMALE])
+            born = datetime.date(1965, 1, 1) + datetime.timedelta(days=rng.randrange(0, 365 * 40))
+            person = Person(
+                name=fake.name_male() if sex == SexChoices.MALE else fake.name_female(),
+                sex=sex, birth_date=born,
+                document_number=make_resident_id(birth_date=born, sex=sex, rng=rng),
+                phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
+                hukou_address=fake.province() + fake.city_name(),
+                occupation=rng.choice(["厨师", "快递员", "工人", "店员", "保洁员", "程序员", "司机", "个体经营"]),
+                registered_station=station,
+            )
+            person.full_clean()
+            person.save()
+            start = today - datetime.timedelta(days=rng.randrange(5, 900))
+            Residence.objects.create(
+                person=person, unit=unit, start_date=start,
+                reason=rng.choice(ResidenceReasonChoices.values), source=rng.choice(
+                    [ResidenceSourceChoices.DESK, ResidenceSourceChoices.LANDLORD, ResidenceSourceChoices.VISIT]),
+                status="active",
+                next_verification_due=today + datetime.timedelta(days=rng.randrange(-30, 90)),
+            )
+            if unit.property.employer_id:
+                Employment.objects.create(person=person, employer=unit.property.employer, job_title="操作工",
+                                          start_date=start)
+        return True
+
+    def seed_users(self):
+        district = District.objects.get(code="DEMO")
+        for username, role, station_code, _what in DEMO_USERS:
+            station = Station.objects.get(code=station_code) if station_code else None
+            user = make_user(role, username=username, station=station,
+                             district=district if role == RoleChoices.SUPERVISOR else None,
+                             password=DEMO_PASSWORD)
+            if role == RoleChoices.LANDLORD:
+                landlord = Landlord.objects.filter(station__code="DEMO-S1").order_by("id").first()
+                Landlord.objects.filter(user=user).exclude(pk=landlord.pk).update(user=None)
+                if landlord.user_id != user.pk:
+                    landlord.user = user
+                    landlord.save(update_fields=["user"])
+            if role == RoleChoices.EMPLOYER:
+                employer = Employer.objects.filter(station__code="DEMO-S1").order_by("id").first()
+                if employer.user_id != user.pk:
+                    employer.user = user
+                    employer.save(update_fields=["user"])
+
+    def print_logins(self):
+        self.stdout.write("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
+        for username, role, _station, what in DEMO_USERS:
+            self.stdout.write(f"  {username:<11} {RoleChoices(role).label!s:<20} sees {what}")
+
+
+def _uscc(rng: random.Random) -> str:
+    from stdnum.cn.uscc import calc_check_digit
+
+    body = f"91110105{rng.randrange(10**9):09d}"
+    return body + calc_check_digit(body)
