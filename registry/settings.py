@@ -274,6 +274,8 @@ REGISTRY = {
     "REPORT_DEADLINE_DAYS": env_int("REGISTRY_REPORT_DEADLINE_DAYS", 3),
     "AUDIT_RETENTION_DAYS": max(183, env_int("REGISTRY_AUDIT_RETENTION_DAYS", 183)),
     "ANONYMISE_AFTER_DAYS": env_int("REGISTRY_ANONYMISE_AFTER_DAYS", 3 * 365),
+    # Months between verifications by the property's star rating; 0 = unrated.
+    "VERIFICATION_MONTHS": {5: 12, 4: 6, 3: 3, 2: 2, 1: 1, 0: 3},
 }
 
 LOGGING = {
