@@ -148,3 +148,21 @@ def test_database_refuses_to_edit_or_delete_young_audit_events(staff_a):
             with connection.cursor() as cursor:
                 cursor.execute(sql, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).reason == ""
+
+
+def test_person_api_record_read_is_recorded_and_number_masked(client, staff_a, residence_a):
+    client.force_login(staff_a)
+    person = residence_a.person
+    response = client.get(f"/api/v1/persons/{person.pk}/")
+    assert response.status_code == 200
+    assert response.json()["document_number"] == person.document_masked
+    assert person.document_number not in response.content.decode()
+    event = _events(AuditAction.VIEW, person).get()
+    assert (event.actor_username, event.via) == ("staff_a", "api")
+
+
+def test_person_api_answers_404_for_another_stations_person(client, staff_b, residence_a):
+    client.force_login(staff_b)
+    assert client.get(f"/api/v1/persons/{residence_a.person.pk}/").status_code == 404
+    assert client.get("/api/v1/persons/").json()["results"] == []
+    assert not _events(AuditAction.VIEW).exists()

@@ -1,0 +1,95 @@
+"""Reads of persons that are more than a filter: the forgiving search behind the one search box."""
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+
+from .choices import DocumentTypeChoices
+from .models import Person
+from .validators import normalize_document_number
+
+_CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134f]")
+_DOCUMENT = re.compile(r"[0-9]{17}[0-9X]|[0-9]{6}\*+[0-9X]{4}")
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the user typed, understood: which kinds of match it could be."""
+
+    text: str
+    kind: str  # "document", "document_part", "phone", "digits", "name", "pinyin", "text"
+
+
+def classify(raw: str) -> Query:
+    text = re.sub(r"\s+", " ", (raw or "").strip())
+    compact = normalize_document_number(text)
+    if re.fullmatch(r"[0-9]{17}[0-9X]|[0-9]{15}", compact) or re.fullmatch(r"[A-Z]{1,2}[0-9]{6,9}", compact):
+        return Query(compact, "document")
+    if re.fullmatch(r"1[3-9][0-9]{9}", compact):
+        return Query(compact, "phone")
+    if re.fullmatch(r"[0-9X]{4,16}", compact):
+        return Query(compact, "digits")
+    if _CJK.search(text):
+        return Query(text, "name")
+    if re.fullmatch(r"[A-Za-z ]+", text):
+        return Query(text.lower().replace(" ", ""), "pinyin")
+    return Query(text, "text")
+
+
+def person_search(queryset: QuerySet[Person], raw: str) -> QuerySet[Person]:
+    """Persons in ``queryset`` matching ``raw``, best matches first.
+
+    Understands a full document number (exact, through the keyed hash), the visible parts of one
+    (first six or last four characters), a mobile number or its tail, a name or surname in
+    characters, and full pinyin or pinyin initials (``zhangs``, ``zs``).
+    """
+    query = classify(raw)
+    if not query.text:
+        return queryset
+    text = query.text
+    if query.kind == "document":
+        keys = [Person.document_key(t, text) for t in DocumentTypeChoices.values]
+        return queryset.filter(document_hash__in=keys)
+    if query.kind == "phone":
+        return queryset.filter(phone=text)
+    if query.kind == "digits":
+        condition = Q(phone__endswith=text)
+        if len(text) == 4:
+            condition |= Q(document_masked__endswith=text)
+        if len(text) >= 6:
+            condition |= Q(document_masked__startswith=text[:6])
+        return queryset.filter(condition)
+    if query.kind == "name":
+        rank = Case(
+            When(name=text, then=Value(100)),
+            When(name__startswith=text, then=Value(80)),
+            default=Value(50),
+            output_field=IntegerField(),
+        )
+        condition = Q(name__startswith=text)
+        if len(text) >= 2:
+            condition |= Q(name__contains=text)
+        return queryset.filter(condition).annotate(rank=rank).order_by("-rank", "name_pinyin", "id")
+    if query.kind == "pinyin":
+        rank = Case(
+            When(name_pinyin=text, then=Value(100)),
+            When(name_initials=text, then=Value(90)),
+            When(name_pinyin__startswith=text, then=Value(70)),
+            default=Value(50),
+            output_field=IntegerField(),
+        )
+        condition = Q(name_pinyin__startswith=text) | Q(name_initials__startswith=text)
+        condition |= _mixed_pinyin(text)
+        return queryset.filter(condition).annotate(rank=rank).order_by("-rank", "name_pinyin", "id")
+    return queryset.filter(name__icontains=text)
+
+
+def _mixed_pinyin(text: str) -> Q:
+    """``zhangs``: a full first syllable followed by initials ("zhang" + "s")."""
+    condition = Q(pk__in=[])
+    for cut in range(2, min(len(text), 12)):
+        head, tail = text[:cut], text[cut:]
+        # name_pinyin starts with the full syllable, initials continue with the tail.
+        condition |= Q(name_pinyin__startswith=head, name_initials__startswith=head[0] + tail)
+    return condition

@@ -1,0 +1,33 @@
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from persons.models import Person
+
+
+@pytest.fixture
+def demo(db):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+def test_seed_demo_is_idempotent(demo):
+    counts = Person.objects.count(), Person.objects.filter(registered_station__code="DEMO-S1").count()
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert (Person.objects.count(), Person.objects.filter(registered_station__code="DEMO-S1").count()) == counts
+    assert counts[0] == 200
+
+
+def test_every_demo_person_passes_validation(demo):
+    for person in Person.objects.all():
+        person.full_clean()
+
+
+@pytest.mark.parametrize(("username", "own", "other"), [("staff_a", "DEMO-S1", "DEMO-S2"),
+                                                         ("staff_b", "DEMO-S2", "DEMO-S1")])
+def test_demo_login_lists_only_own_stations_residents(client, demo, username, own, other):
+    client.post(reverse("login"), {"username": username, "password": "demo-pass-2026"})
+    response = client.get(reverse("home"), follow=True)
+    assert response.status_code == 200
+    shown = {p.pk for p in response.context["page_obj"].paginator.object_list}
+    assert shown == set(Person.objects.filter(registered_station__code=own).values_list("pk", flat=True))
+    assert not shown & set(Person.objects.filter(registered_station__code=other).values_list("pk", flat=True))
