@@ -111,3 +111,46 @@ def residence_correct(*, residence: Residence, reason_for_change: str, expected_
     residence.clean()
     versioned_save(residence, expected_version=expected_version, fields=[*changes, "note", "station"])
     return residence
+
+
+def person_check_duplicate(*, name: str, birth_date: datetime.date, document_hash: str) -> list[Person]:
+    """Persons with the same name and birth date but another document: possibly the same person."""
+    return list(
+        Person.objects.filter(name=name, birth_date=birth_date).exclude(document_hash=document_hash)[:5]
+    )
+
+
+@transaction.atomic
+def person_register(*, identity: dict, unit: Unit, start_date: datetime.date, reason: str,
+                    source: str = ResidenceSourceChoices.DESK, actor=None, employer=None,
+                    job_title: str = "") -> Residence:
+    """Register a resident: find the person by document (or create them), then start the residence.
+
+    A person already living elsewhere is moved here in the same transaction ("moved here").
+    ``identity`` holds the Person fields; for an existing person only blank fields are filled in.
+    """
+    from persons.models import Employment
+
+    document_key = Person.document_key(identity["document_type"], identity["document_number"],
+                                       identity.get("document_country", ""))
+    person = Person.objects.select_for_update().filter(
+        document_type=identity["document_type"], document_hash=document_key).first()
+    if person is None:
+        person = Person(**identity, registered_station_id=unit.property.station_id)
+        person.full_clean()
+        person.save()
+    else:
+        if identity.get("name") and person.name != identity["name"]:
+            raise ValidationError({"name": _(
+                "Name: this document number is registered under another name; check the card and the number.")})
+        filled = [f for f in ("phone", "hukou_address", "occupation") if identity.get(f) and not getattr(person, f)]
+        if filled:
+            for field in filled:
+                setattr(person, field, identity[field])
+            versioned_save(person, expected_version=None, fields=filled)
+    residence = residence_move(person=person, unit=unit, start_date=start_date, reason=reason, source=source,
+                               actor=actor)
+    if employer is not None:
+        Employment.objects.get_or_create(person=person, employer=employer, end_date=None,
+                                         defaults={"start_date": start_date, "job_title": job_title})
+    return residence

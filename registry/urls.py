@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("persons/", include("persons.urls")),
+    path("housing/", include("housing.urls")),
     path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,93 @@
+"""The guided registration flow: document first, then the person (if new), then the unit."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.views import View
+
+from housing.models import Residence
+from registry.forms import add_service_error
+from housing.services import person_register
+
+from .choices import DocumentTypeChoices
+from .forms import DocumentLookupForm, MoveHereForm, RegisterPersonForm
+from .models import Person
+
+
+class RegisterView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = "housing.add_residence"
+    template_name = "persons/register.html"
+
+    def get(self, request):
+        return self.render_step("lookup", DocumentLookupForm())
+
+    def post(self, request):
+        step = request.POST.get("step")
+        if step == "register":
+            return self.submit(RegisterPersonForm(request.POST), step)
+        if step == "move":
+            return self.submit(MoveHereForm(request.POST), step)
+        return self.lookup(DocumentLookupForm(request.POST))
+
+    def lookup(self, form):
+        if not form.is_valid():
+            return self.render_step("lookup", form)
+        doc = {k: form.cleaned_data[k] for k in ("document_type", "document_country", "document_number")}
+        existing = Person.objects.visible_to(self.request.user).filter(
+            document_type=doc["document_type"], document_hash=form.document_key()).first()
+        if existing is not None:
+            return self.render_step("move", MoveHereForm(initial=doc), person=existing)
+        return self.render_step("register", RegisterPersonForm(initial={**doc, **form.derived_initial()}))
+
+    def submit(self, form, step):
+        form.setup_places(self.request.user)
+        valid = form.is_valid()
+        person = self.known_person(form) if step == "move" else None
+        if valid:
+            if step == "move" and person is None:  # nothing known under this number: start over
+                return self.lookup(DocumentLookupForm(self.request.POST))
+            data = form.cleaned_data
+            identity = form.identity() if step == "register" else {
+                k: data[k] for k in ("document_type", "document_country", "document_number")}
+            try:
+                residence = person_register(identity=identity, unit=data["unit"], start_date=data["start_date"],
+                                            reason=data["reason"], actor=self.request.user,
+                                            employer=data.get("employer"))
+            except ValidationError as exc:
+                add_service_error(form, exc)
+            else:
+                return self.done(residence)
+        return self.render_step(step, form, person=person)
+
+    def known_person(self, form):
+        data = getattr(form, "cleaned_data", {})
+        if not data.get("document_number") or "document_number" in form.errors:
+            return None
+        return Person.objects.visible_to(self.request.user).filter(
+            document_type=data["document_type"], document_hash=form.document_key()).first()
+
+    def done(self, residence: Residence):
+        url = reverse("persons:person_detail", args=[residence.person_id])
+        messages.success(self.request, format_html(
+            _("{name} is registered at {unit} from {date}.") + ' <a href="{url}" class="alert-link">{open}</a> · '
+            '<a href="{again}" class="alert-link">{another}</a>',
+            name=residence.person.name, unit=str(residence.unit), date=residence.start_date, url=url,
+            open=_("Open the record"), again=reverse("persons:register"), another=_("Register another")))
+        return redirect(url)
+
+    def render_step(self, step, form, person=None):
+        current = None
+        if person is not None:
+            current = person.residences.filter(status__in=["active", "unconfirmed"]).select_related(
+                "unit__property__community").first()
+        if step in ("register", "move"):
+            form.setup_places(self.request.user)
+        doc_type = form["document_type"].value()
+        return render(self.request, self.template_name,
+                      {"step": step, "form": form, "person": person, "current_residence": current,
+                       "duplicates": getattr(form, "duplicates", []),
+                       "document_label": dict(DocumentTypeChoices.choices).get(doc_type, "")})
