@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from housing.models import Residence
-from registry.forms import add_service_error
 from housing.services import person_register
+from registry.forms import add_service_error
 
 from .choices import DocumentTypeChoices
 from .forms import DocumentLookupForm, MoveHereForm, RegisterPersonForm
