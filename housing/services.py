@@ -101,6 +101,8 @@ def residence_correct(*, residence: Residence, reason_for_change: str, expected_
         raise ValidationError(_("These fields cannot be corrected here: %(fields)s") % {"fields": ", ".join(unknown)})
     if not (reason_for_change or "").strip():
         raise ValidationError({"reason_for_change": _("Reason for the correction: this field is required.")})
+    if not changes:
+        raise ValidationError(_("Nothing was changed: edit a date or the reason, or cancel."), code="unchanged")
     for field, value in changes.items():
         setattr(residence, field, value)
     if "start_date" in changes:

@@ -2,15 +2,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views_home
+from . import views_home, views_search
 
 urlpatterns = [
     path("", views_home.HomeView.as_view(), name="home"),
+    path("search/", views_search.SearchView.as_view(), name="search"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("persons/", include("persons.urls")),
     path("housing/", include("housing.urls")),
+    path("residences/", include("housing.urls_residence")),
     path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),
     path("admin/", admin.site.urls),
 ]

@@ -1,16 +1,37 @@
+import datetime
+
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views import View
+
+from housing.models import Residence
 
 from .roles import RoleChoices
 from .scoping import scope_for
 
+DUE_SOON_DAYS = 7
+
 
 class HomeView(LoginRequiredMixin, View):
-    """Send each role to where its work starts."""
+    """The user's work today: verifications due, and what they registered recently."""
 
     def get(self, request):
         scope = scope_for(request.user)
-        if scope.role == RoleChoices.ADMIN and request.user.is_staff:
+        if scope.role == RoleChoices.ADMIN and request.user.is_staff and scope.station_ids is None:
             return redirect("admin:index")
-        return redirect("persons:person_list")
+        if scope.role in (RoleChoices.LANDLORD, RoleChoices.EMPLOYER):
+            return redirect("housing:property_list")
+        today = timezone.localdate()
+        residences = Residence.objects.visible_to(request.user).select_related(
+            "person", "unit__property__community")
+        due = residences.filter(status__in=["active", "unconfirmed"],
+                                next_verification_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
+        recent = residences.filter(created_by=request.user).order_by("-created_at")[:10]
+        return render(request, "home.html", {
+            "today": today,
+            "due": due.order_by("next_verification_due", "id")[:20],
+            "due_count": due.count(),
+            "overdue_count": due.filter(next_verification_due__lt=today).count(),
+            "recent": recent,
+        })

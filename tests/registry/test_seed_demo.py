@@ -26,7 +26,7 @@ def test_every_demo_person_passes_validation(demo):
                                                          ("staff_b", "DEMO-S2", "DEMO-S1")])
 def test_demo_login_lists_only_own_stations_residents(client, demo, username, own, other):
     client.post(reverse("login"), {"username": username, "password": "demo-pass-2026"})
-    response = client.get(reverse("home"), follow=True)
+    response = client.get(reverse("persons:person_list"))
     assert response.status_code == 200
     shown = {p.pk for p in response.context["page_obj"].paginator.object_list}
     assert shown == set(Person.objects.filter(registered_station__code=own).values_list("pk", flat=True))

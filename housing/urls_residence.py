@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views_residence
+
+app_name = "residences"
+
+urlpatterns = [
+    path("<int:pk>/end/", views_residence.ResidenceEndView.as_view(), name="end"),
+    path("<int:pk>/correct/", views_residence.ResidenceCorrectView.as_view(), name="correct"),
+]
