@@ -1,17 +1,30 @@
 """Shared base views: every list and detail page goes through the user's scope."""
 
-from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.views.generic import DetailView, ListView
 
 from .scoping import get_object_for_user, scope_for
 
 
-class ScopedMixin(LoginRequiredMixin):
-    """Narrows ``model``'s queryset to the user's scope; users with no scope get 403."""
+class ScopedMixin(LoginRequiredMixin, PermissionRequiredMixin):
+    """Narrows ``model``'s queryset to the user's scope; users with no scope get 403.
+
+    ``permission_required`` defaults to the model's view permission, which portal roles lack
+    for staff pages.
+    """
 
     model = None
-    raise_exception = False
+
+    def get_permission_required(self):
+        if self.permission_required is None:
+            return [f"{self.model._meta.app_label}.view_{self.model._meta.model_name}"]
+        return super().get_permission_required()
+
+    def handle_no_permission(self):
+        if not self.request.user.is_authenticated:
+            return super().handle_no_permission()
+        raise PermissionDenied
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and scope_for(request.user).is_empty:
