@@ -93,3 +93,28 @@ def _mixed_pinyin(text: str) -> Q:
         # name_pinyin starts with the full syllable, initials continue with the tail.
         condition |= Q(name_pinyin__startswith=head, name_initials__startswith=head[0] + tail)
     return condition
+
+
+ACCESS_LOG_LIMIT = 50
+
+
+def person_detail_context(user, person: Person) -> dict:
+    """Everything the person page shows beside the identity, each part narrowed to the user's scope."""
+    from housing.models import Residence
+    from patrol.models import ResidencePermit, VisitOutcome
+    from registry.models import AuditAction, AuditEvent
+
+    context = {
+        "residences": Residence.objects.visible_to(user).filter(person=person)
+        .select_related("unit__property__community", "created_by").order_by("-start_date", "-id"),
+        "employments": person.employments.visible_to(user).select_related("employer").order_by("-start_date"),
+        "permits": ResidencePermit.objects.visible_to(user).filter(person=person).order_by("-issued_on"),
+        "visit_outcomes": VisitOutcome.objects.visible_to(user).filter(residence__person=person)
+        .select_related("visit__property", "visit__visited_by").order_by("-visit__visited_on")[:20],
+    }
+    if user.has_perm("persons.view_access_log"):
+        context["access_log"] = AuditEvent.objects.filter(
+            object_type=person._meta.label_lower, object_id=str(person.pk),
+            action__in=[AuditAction.VIEW, AuditAction.UNMASK],
+        ).order_by("-at")[:ACCESS_LOG_LIMIT]
+    return context

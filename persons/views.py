@@ -10,6 +10,7 @@ from registry.views import ScopedDetailView, ScopedListView
 from .filtersets import PersonFilterSet
 from .forms import UnmaskForm
 from .models import Person
+from .selectors import person_detail_context
 from .services import person_unmask
 
 
@@ -37,11 +38,7 @@ class PersonDetailView(ScopedDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.setdefault("unmask_form", UnmaskForm())
-        context["residences"] = (
-            self.object.residences.visible_to(self.request.user)
-            .select_related("unit__property__community")
-            .order_by("-start_date")
-        )
+        context.update(person_detail_context(self.request.user, self.object))
         return context
 
 
