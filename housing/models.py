@@ -84,6 +84,9 @@ class Landlord(IdentityDocument, NamedMixin):
     def get_audit_station_id(self):
         return self.station_id
 
+    def get_change_scope(self):
+        return self.station_id, self.pk, None
+
     def clean(self):
         errors = self.clean_document()
         try:
@@ -166,6 +169,9 @@ class Property(models.Model):
     def get_audit_station_id(self):
         return self.station_id
 
+    def get_change_scope(self):
+        return self.station_id, self.landlord_id, self.employer_id
+
     def clean(self):
         if self.community_id:
             self.station_id = self.community.station_id
@@ -230,6 +236,9 @@ class Unit(models.Model):
 
     def get_audit_station_id(self):
         return self.property.station_id
+
+    def get_change_scope(self):
+        return self.property.get_change_scope()
 
 
 class ResidenceQuerySet(ScopedQuerySet):
@@ -305,6 +314,10 @@ class Residence(models.Model):
 
     def get_audit_station_id(self):
         return self.station_id
+
+    def get_change_scope(self):
+        _station, landlord_id, employer_id = self.unit.property.get_change_scope()
+        return self.station_id, landlord_id, employer_id
 
     def clean(self):
         if self.unit_id:

@@ -56,6 +56,9 @@ class Visit(models.Model):
     def get_audit_station_id(self):
         return self.property.station_id
 
+    def get_change_scope(self):
+        return self.property.get_change_scope()
+
 
 class VisitOutcomeQuerySet(PropertyScopedQuerySet):
     property_path = "visit__property"
@@ -125,6 +128,9 @@ class Inspection(models.Model):
 
     def get_audit_station_id(self):
         return self.property.station_id
+
+    def get_change_scope(self):
+        return self.property.get_change_scope()
 
     def save(self, *args, **kwargs):
         self.passed = all(getattr(self, item) for item in self.CHECKLIST)

@@ -1,7 +1,8 @@
 import django_filters
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import Person
+from .models import Employer, Person
 from .selectors import person_search
 
 
@@ -20,3 +21,24 @@ class PersonFilterSet(django_filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         return person_search(queryset, value[:50])
+
+
+class EmployerFilterSet(django_filters.FilterSet):
+    """Employers by name, unified social credit code or contact phone; shared with the API."""
+
+    q = django_filters.CharFilter(method="filter_employer_q", label=_("Search"))
+    ordering = django_filters.OrderingFilter(
+        fields=(("name", "name"), ("created_at", "created")),
+        field_labels={"name": _("Name"), "created_at": _("Added")},
+    )
+
+    class Meta:
+        model = Employer
+        fields = []
+
+    def filter_employer_q(self, queryset, name, value):
+        text = value.strip()[:100]
+        if not text:
+            return queryset
+        return queryset.filter(Q(name__icontains=text) | Q(uscc__istartswith=text)
+                               | Q(contact_name__startswith=text) | Q(contact_phone__endswith=text))

@@ -153,6 +153,13 @@ class Person(IdentityDocument, NamedMixin):
     def get_audit_station_id(self):
         return self.registered_station_id
 
+    def get_change_scope(self):
+        from housing.models import Residence
+
+        current = Residence.objects.filter(person_id=self.pk, status__in=("active", "unconfirmed")).values_list(
+            "station_id", flat=True).first()
+        return current or self.registered_station_id, None, None
+
     def clean(self):
         errors = self.clean_document()
         try:
@@ -250,6 +257,9 @@ class Employer(models.Model):
     def get_audit_station_id(self):
         return self.station_id
 
+    def get_change_scope(self):
+        return self.station_id, None, self.pk
+
     def clean(self):
         errors = {}
         try:
@@ -311,6 +321,9 @@ class Employment(models.Model):
 
     def get_audit_station_id(self):
         return self.employer.station_id if self.employer_id else None
+
+    def get_change_scope(self):
+        return self.get_audit_station_id(), None, self.employer_id
 
 
 __all__ = ["Person", "Employer", "Employment", "IdentityDocument", "NamedMixin", "normalize_name"]

@@ -18,7 +18,11 @@ from django.db import models
 from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
+from .changes import change_record
 from .models import AuditAction, AuditEvent
+
+__all__ = ["AuditAction", "audit_context", "audited", "record", "record_export", "record_unmask",
+           "record_view"]
 
 
 @dataclass(frozen=True)
@@ -162,12 +166,15 @@ def _after_save(sender, instance, created, raw=False, **kwargs):
         return
     changes = _diff(instance, created)
     if created or changes:
-        record(action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=instance, changes=changes)
+        action = AuditAction.CREATE if created else AuditAction.UPDATE
+        record(action=action, obj=instance, changes=changes)
+        change_record(instance, action)
     _snapshot(sender, instance)
 
 
 def _after_delete(sender, instance, **kwargs):
     record(action=AuditAction.DELETE, obj=instance)
+    change_record(instance, AuditAction.DELETE)
 
 
 # --- logins ----------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ class AuditAction(models.TextChoices):
     LOGIN = "login", _("Logged in")
     LOGIN_FAILED = "login_failed", _("Login failed")
     LOGOUT = "logout", _("Logged out")
+    TOKEN_USE = "token_use", _("Used an API token")
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -164,3 +165,75 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit events are deleted only by the retention purge")
+
+
+class ChangeAction(models.TextChoices):
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Updated")
+    DELETE = "delete", _("Deleted")
+
+
+class ChangeLog(models.Model):
+    """One create, update or delete of a registry record, for the change feed. Holds no personal data.
+
+    ``seq`` is the feed position. It is assigned after commit by ``changes_sequence()``, so that a
+    row never appears behind a cursor a reader has already passed (ids are handed out at insert
+    time, in an order that can differ from commit order).
+    """
+
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    at = models.DateTimeField(default=timezone.now)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    action = models.CharField(max_length=8, choices=ChangeAction.choices)
+    version = models.PositiveIntegerField(null=True, blank=True)
+    station_id = models.BigIntegerField(null=True, blank=True)
+    landlord_id = models.BigIntegerField(null=True, blank=True)
+    employer_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["seq"], name="changelog_unsequenced_idx", condition=models.Q(seq__isnull=True)),
+            models.Index(fields=["station_id", "seq"], name="changelog_station_seq_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.seq} {self.action} {self.object_type}#{self.object_id}"
+
+
+class ApiToken(models.Model):
+    """A personal API token; it acts with exactly its owner's scope. Only a hash is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("starts with"), max_length=8, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+
+class IdempotencyRecord(models.Model):
+    """The response to a POST made with an Idempotency-Key, replayed if the same request is retried."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField(null=True)
+    headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_key")]
+
+    def __str__(self):
+        return self.key

@@ -37,3 +37,42 @@ def versioned_save(instance: models.Model, *, expected_version: int | None, fiel
     if any(f.name == "updated_at" for f in model._meta.concrete_fields):
         update_fields.add("updated_at")
     instance.save(update_fields=update_fields)
+
+
+def _token_hash(raw: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, user, name: str):
+    """A new token for ``user``; the raw key is returned once and never stored."""
+    import secrets
+
+    from .models import ApiToken
+
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Name: say what the token is for, e.g. the system that will use it.")})
+    raw = "rg_" + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name[:100], prefix=raw[:8], key_hash=_token_hash(raw))
+    token.full_clean()
+    token.save()
+    return token, raw
+
+
+def api_token_revoke(*, token) -> None:
+    from django.utils import timezone
+
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def api_token_user(raw: str):
+    """The token and its user for a raw key, or None if unknown or revoked."""
+    from .models import ApiToken
+
+    return ApiToken.objects.select_related("user").filter(
+        key_hash=_token_hash(raw), revoked_at__isnull=True, user__is_active=True).first()

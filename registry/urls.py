@@ -13,6 +13,7 @@ urlpatterns = [
     path("persons/", include("persons.urls")),
     path("housing/", include("housing.urls")),
     path("residences/", include("housing.urls_residence")),
+    path("api/v1/", include(("registry.api.urls", "registry-api"), namespace="registry-api")),
     path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),
     path("admin/", admin.site.urls),
 ]

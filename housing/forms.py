@@ -1,0 +1,145 @@
+"""Forms for properties, units and landlords. The rules live in the models' ``clean()``; ModelForm puts
+their errors on the right field. Edit forms carry the row's ``version`` (optimistic concurrency)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from persons.forms import DateInput
+from persons.models import Employer
+from registry.forms import BootstrapFormMixin
+from registry.models import Station
+from registry.scoping import scope_for
+
+from .filtersets import communities_in_scope
+from .models import Landlord, Property, Unit
+
+
+def stations_in_scope(user):
+    scope = scope_for(user)
+    if scope.is_global:
+        return Station.objects.order_by("name")
+    return Station.objects.filter(pk__in=scope.station_ids or ()).order_by("name")
+
+
+class VersionedFormMixin:
+    """Edit forms post back the version they were loaded with; ``versioned_save`` compares it."""
+
+    def add_version_field(self):
+        if self.instance.pk:
+            self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput())
+            self.initial["version"] = self.instance.version
+
+
+class StationFormMixin:
+    """New records belong to a station: the user's own, or one they choose when their scope has several."""
+
+    def setup_station(self, user):
+        if "station" not in self.fields:
+            return
+        stations = stations_in_scope(user)
+        if self.instance.pk:
+            del self.fields["station"]  # a record does not change station by editing it
+            return
+        only = list(stations[:2])
+        if len(only) == 1:
+            del self.fields["station"]
+            self.instance.station = only[0]
+        else:
+            self.fields["station"].queryset = stations
+
+
+class PropertyForm(VersionedFormMixin, BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = Property
+        fields = ["address", "property_type", "community", "landlord", "employer", "agreement_signed_on"]
+        widgets = {"agreement_signed_on": DateInput()}
+        help_texts = {
+            "landlord": _("Who lets it. Leave empty for an employer dormitory or an owner-occupied home."),
+            "employer": _("For an employer dormitory: the employer that houses its workers here."),
+            "agreement_signed_on": _("The date the owner signed the responsibility agreement, if signed."),
+        }
+
+    # Fields whose values the edit form writes; the station follows the community.
+    save_fields = [*Meta.fields, "station"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["address"].widget.attrs.update({"autocomplete": "off"})
+        self.fields["community"].queryset = communities_in_scope(user)
+        self.fields["landlord"].queryset = Landlord.objects.visible_to(user).order_by("name_pinyin")
+        self.fields["employer"].queryset = Employer.objects.visible_to(user).order_by("name")
+        self.add_version_field()
+
+
+class UnitForm(VersionedFormMixin, BootstrapFormMixin, forms.ModelForm):
+    capacity = forms.IntegerField(
+        label=_("Capacity"), min_value=1, max_value=32767,
+        help_text=_("How many people may live here."),
+        error_messages={"min_value": _("Capacity: at least 1.")},
+        widget=forms.NumberInput(attrs={"min": 1, "inputmode": "numeric"}),
+    )
+
+    class Meta:
+        model = Unit
+        fields = ["label", "capacity"]
+        help_texts = {
+            "label": _("Room or flat number as written on the door, e.g. 302室."),
+        }
+
+    save_fields = Meta.fields
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_version_field()
+
+    def clean_label(self):
+        label = self.cleaned_data["label"].strip()
+        # The unique (property, label) constraint is skipped by ModelForm because ``property`` is not
+        # a form field; check it here so the message lands on the label.
+        others = Unit.objects.filter(property_id=self.instance.property_id, label=label)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("Unit: this property already has a unit with this label."))
+        return label
+
+
+class LandlordForm(VersionedFormMixin, StationFormMixin, BootstrapFormMixin, forms.ModelForm):
+    """A landlord's identity and contact. On edit the document number is never shown: it stays as it is
+    unless a new one is typed."""
+
+    class Meta:
+        model = Landlord
+        fields = ["name", "document_type", "document_country", "document_number", "phone", "address", "station"]
+        widgets = {
+            "document_number": forms.TextInput(attrs={
+                "autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+            "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        }
+        help_texts = {
+            "name": _("As on the document; '·' between parts of transliterated names."),
+        }
+
+    save_fields = ["name", "name_pinyin", "name_initials", "document_type", "document_country", "document_number",
+                   "document_hash", "document_masked", "phone", "address"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setup_station(user)
+        if self.instance.pk:
+            self.initial.pop("document_number", None)
+            field = self.fields["document_number"]
+            field.required = False
+            field.help_text = _("Now %(masked)s. Leave empty to keep it; type the full number only to correct it.") % {
+                "masked": self.instance.document_masked}
+        self.add_version_field()
+
+    def clean_document_number(self):
+        value = self.cleaned_data.get("document_number", "").strip()
+        if value or not self.instance.pk:
+            return value
+        changed = {"document_type", "document_country"} & set(self.changed_data)
+        if changed:
+            raise forms.ValidationError(
+                _("Document number: type the full number again when you change the document type or country."))
+        return self.instance.document_number

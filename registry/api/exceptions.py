@@ -1,0 +1,58 @@
+"""One error format for the whole API (documented in docs/api.md):
+
+    {"error": "validation_error", "detail": "...", "fields": {"name": ["..."], ...}}
+
+Django ``ValidationError`` raised by a service becomes a 400 with its field errors (never a 500);
+a stale write (``StaleVersionError``) becomes 412.
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from registry.services import StaleVersionError
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = _("The record changed since you read it; fetch it again and retry with its new ETag.")
+    default_code = "stale"
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = 428
+    default_detail = _("Send the record's ETag in an If-Match header (or its version in the body) to change it.")
+    default_code = "precondition_required"
+
+
+def _django_fields(exc: DjangoValidationError) -> dict:
+    if hasattr(exc, "error_dict"):
+        return {("non_field_errors" if field == "__all__" else field): [m for e in errors for m in e.messages]
+                for field, errors in exc.error_dict.items()}
+    return {"non_field_errors": exc.messages}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, StaleVersionError):
+        exc = PreconditionFailed()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(_django_fields(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        body = {"error": "validation_error", "detail": _("Some fields are not valid."), "fields": fields}
+    else:
+        codes = exc.get_codes() if hasattr(exc, "get_codes") else "error"
+        body = {"error": codes if isinstance(codes, str) else "error",
+                "detail": response.data.get("detail", "") if isinstance(response.data, dict) else str(response.data)}
+    return Response(body, status=response.status_code, headers=dict(response.items()))

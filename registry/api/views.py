@@ -1,0 +1,72 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry.changes import changes_sequence, changes_visible_to
+from registry.models import ApiToken
+from registry.scoping import scope_for
+from registry.services import api_token_create, api_token_revoke
+
+from .serializers import ApiTokenCreatedSerializer, ApiTokenSerializer, ChangePageSerializer, ChangeSerializer
+
+FEED_PAGE_DEFAULT = 500
+FEED_PAGE_MAX = 1000
+
+
+class ChangeFeedView(APIView):
+    """Every create, update and delete of registry records you may see, in commit order."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", OpenApiTypes.INT, description="Cursor: return changes after this one (0 = "
+                             "from the beginning)."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description=f"At most {FEED_PAGE_MAX}; default "
+                             f"{FEED_PAGE_DEFAULT}."),
+        ],
+        responses={200: ChangePageSerializer},
+    )
+    def get(self, request):
+        if scope_for(request.user).is_empty:
+            return Response({"error": "permission_denied", "detail": _("No scope.")}, status=403)
+        try:
+            after = int(request.query_params.get("after", 0))
+            limit = min(max(int(request.query_params.get("limit", FEED_PAGE_DEFAULT)), 1), FEED_PAGE_MAX)
+        except ValueError:
+            raise ValidationError({"after": [_("A whole number: the cursor of the last change you read.")]}) from None
+        if after < 0:
+            raise ValidationError({"after": [_("A whole number: the cursor of the last change you read.")]})
+        changes_sequence()
+        rows = list(changes_visible_to(request.user).filter(seq__gt=after)[: limit + 1])
+        page, has_more = rows[:limit], len(rows) > limit
+        return Response({"results": ChangeSerializer(page, many=True).data,
+                         "next_cursor": page[-1].seq if page else after, "has_more": has_more})
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Your own API tokens: create (the key is shown once), list with last use, revoke."""
+
+    serializer_class = ApiTokenSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return ApiToken.objects.filter(user=self.request.user)
+
+    @extend_schema(responses={201: ApiTokenCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = ApiTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, raw = api_token_create(user=request.user, name=serializer.validated_data["name"])
+        data = ApiTokenCreatedSerializer(token).data | {"key": raw}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: ApiTokenSerializer})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        token = self.get_object()
+        api_token_revoke(token=token)
+        return Response(ApiTokenSerializer(token).data)

@@ -1,0 +1,64 @@
+"""The change feed: every create, update and delete of a registry record, in commit order.
+
+Writers insert ``ChangeLog`` rows with no position (``seq`` NULL) inside their own transaction.
+Readers first call ``changes_sequence()``, which, under a lock, numbers every committed row that
+has no position yet, in id order, after the highest position so far. A row becomes visible to the
+sequencer only once its transaction has committed, so positions follow commit order and a reader's
+cursor never skips a row that commits late. Writers never wait on each other for this.
+"""
+
+from django.db import connection, transaction
+
+from .models import ChangeAction, ChangeLog
+
+_LOCK_KEY = 0x52454749  # "REGI": the PostgreSQL advisory lock that serialises the sequencer
+
+_SEQUENCE_SQL = """
+WITH pending AS (
+    SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n
+    FROM registry_changelog WHERE seq IS NULL
+),
+base AS (SELECT COALESCE(MAX(seq), 0) AS top FROM registry_changelog)
+UPDATE registry_changelog
+SET seq = (SELECT top FROM base) + pending.n
+FROM pending
+WHERE registry_changelog.id = pending.id
+"""
+
+
+def change_record(instance, action: str) -> None:
+    if hasattr(instance, "get_change_scope"):
+        station_id, landlord_id, employer_id = instance.get_change_scope()
+    else:
+        station_id, landlord_id, employer_id = getattr(instance, "get_audit_station_id", lambda: None)(), None, None
+    ChangeLog.objects.create(
+        object_type=instance._meta.label_lower, object_id=str(instance.pk), action=action,
+        version=getattr(instance, "version", None) if action != ChangeAction.DELETE else None,
+        station_id=station_id, landlord_id=landlord_id, employer_id=employer_id,
+    )
+
+
+def changes_sequence() -> int:
+    """Give every committed, unnumbered change its feed position; returns how many were numbered."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        cursor.execute(_SEQUENCE_SQL)
+        return cursor.rowcount
+
+
+def changes_visible_to(user):
+    """Sequenced changes within the user's scope, oldest first."""
+    from .scoping import scope_for
+
+    scope = scope_for(user)
+    rows = ChangeLog.objects.filter(seq__isnull=False).order_by("seq")
+    if scope.is_global:
+        return rows
+    if scope.station_ids:
+        return rows.filter(station_id__in=scope.station_ids)
+    if scope.landlord_id:
+        return rows.filter(landlord_id=scope.landlord_id)
+    if scope.employer_id:
+        return rows.filter(employer_id=scope.employer_id)
+    return rows.none()
