@@ -11,6 +11,7 @@ class RegistryConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from . import audit, signals  # noqa: F401  (connect receivers)
+        from .api import schema  # noqa: F401  (register OpenAPI extensions)
 
         # On the last app's signal, so that every app's permissions exist by then.
         last_app = list(apps.get_app_configs())[-1]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views_home, views_search
 
@@ -15,5 +16,7 @@ urlpatterns = [
     path("residences/", include("housing.urls_residence")),
     path("api/v1/", include(("registry.api.urls", "registry-api"), namespace="registry-api")),
     path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]

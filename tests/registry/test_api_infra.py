@@ -92,3 +92,18 @@ def test_change_feed_rejects_a_bad_cursor_with_400(api, staff_a):
 
 def test_change_feed_needs_login(api, db):
     assert api.get("/api/v1/changes/").status_code in (401, 403)
+
+
+def test_openapi_schema_is_valid_and_has_no_warnings(tmp_path, db):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    assert "/api/v1/changes/" in out.read_text()
+
+
+def test_api_docs_page_loads_its_assets_locally(client, staff_a):
+    client.force_login(staff_a)
+    body = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in body and "http://" not in body.replace("http://testserver", "")
+    assert "https://" not in body
