@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from registry.audit import audited
 from registry.scoping import ScopedQuerySet
@@ -28,7 +29,7 @@ class PropertyScopedQuerySet(ScopedQuerySet):
 class VisitOutcomeChoices(models.TextChoices):
     CONFIRMED = "confirmed", _("Confirmed living here")
     MOVED_OUT = "moved_out", _("Moved out")
-    NOT_FOUND = "not_found", _("Not found")
+    NOT_FOUND = "not_found", pgettext_lazy("visit outcome", "Not found")
 
 
 @audited

@@ -12,7 +12,7 @@ class PersonFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     ordering = django_filters.OrderingFilter(
         fields=(("name_pinyin", "name"), ("birth_date", "birth_date"), ("created_at", "created")),
-        field_labels={"name_pinyin": _("Name"), "birth_date": _("Date of birth"), "created_at": _("Created")},
+        field_labels={"name_pinyin": _("Name"), "birth_date": _("Date of birth"), "created_at": _("Added")},
     )
 
     class Meta:

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from pypinyin import Style, lazy_pinyin
 
 from registry.audit import audited
@@ -77,7 +78,7 @@ class IdentityDocument(models.Model):
 class NamedMixin(models.Model):
     """A person's name with its pinyin kept beside it for search."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("of a person", "name"), max_length=100)
     name_pinyin = models.CharField(max_length=400, editable=False, blank=True)
     name_initials = models.CharField(max_length=100, editable=False, blank=True)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_register
+from . import views, views_employer, views_register
 
 app_name = "persons"
 
@@ -9,4 +9,11 @@ urlpatterns = [
     path("register/", views_register.RegisterView.as_view(), name="register"),
     path("<int:pk>/", views.PersonDetailView.as_view(), name="person_detail"),
     path("<int:pk>/unmask/", views.PersonUnmaskView.as_view(), name="person_unmask"),
+]
+
+urlpatterns += [
+    path("employers/", views_employer.EmployerListView.as_view(), name="employer_list"),
+    path("employers/new/", views_employer.EmployerCreateView.as_view(), name="employer_create"),
+    path("employers/<int:pk>/", views_employer.EmployerDetailView.as_view(), name="employer_detail"),
+    path("employers/<int:pk>/edit/", views_employer.EmployerUpdateView.as_view(), name="employer_edit"),
 ]

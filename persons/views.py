@@ -1,7 +1,5 @@
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.decorators import method_decorator
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from registry import audit
@@ -54,7 +52,6 @@ class PersonUnmaskView(PersonDetailView):
             try:
                 context["unmasked_number"] = person_unmask(
                     user=request.user, person=self.object, reason=form.cleaned_data["reason"], via="web")
-                messages.info(request, _("The full number was shown; this has been recorded with your reason."))
             except ValidationError as exc:
                 form.add_error(None, exc)
             except PermissionDenied:

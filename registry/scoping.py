@@ -22,6 +22,10 @@ class Scope:
     role: str | None = None
 
     @property
+    def role_label(self) -> str:
+        return RoleChoices(self.role).label if self.role else ""
+
+    @property
     def is_empty(self) -> bool:
         return not (self.is_global or self.station_ids or self.landlord_id or self.employer_id)
 

@@ -71,3 +71,27 @@ def test_list_query_count_does_not_grow_with_page_size(client, staff_a, communit
     assert len(response.context["page_obj"].object_list) == 23
     assert len(large.captured_queries) == len(small.captured_queries)
     assert len(large.captured_queries) <= 8
+
+
+def test_access_log_is_shown_to_officers_not_to_staff(client, staff_a, officer_a, residence_a):
+    url = reverse("persons:person_detail", args=[residence_a.person_id])
+    client.force_login(staff_a)
+    client.get(url)
+    assert "access_log" not in client.get(url).context
+    client.force_login(officer_a)
+    response = client.get(url)
+    viewers = [event.actor_username for event in response.context["access_log"]]
+    assert viewers[:1] == ["officer_a"] and "staff_a" in viewers
+
+
+def test_detail_offers_deregister_for_current_residence_only(client, staff_a, residence_a):
+    client.force_login(staff_a)
+    body = client.get(reverse("persons:person_detail", args=[residence_a.person_id])).content.decode()
+    assert reverse("residences:end", args=[residence_a.pk]) in body
+
+
+def test_pages_with_personal_data_are_not_cached(client, staff_a, residence_a):
+    client.force_login(staff_a)
+    response = client.get(reverse("persons:person_detail", args=[residence_a.person_id]))
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert "HX-Request" in response["Vary"]
