@@ -32,3 +32,48 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 
     class Meta(ApiTokenSerializer.Meta):
         fields = [*ApiTokenSerializer.Meta.fields, "key"]
+
+
+class ModelCleanSerializer(serializers.ModelSerializer):
+    """Runs the model's ``full_clean()`` so the API and the forms share every rule (NetBox style).
+
+    Writes go through ``versioned_save`` on update, so a stale ETag can't win a race either.
+    """
+
+    def validate(self, attrs):
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        attrs = super().validate(attrs)
+        instance = self.instance or self.Meta.model()
+        for name, value in attrs.items():
+            setattr(instance, name, value)
+        self.prepare_instance(instance)
+        try:
+            instance.full_clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(
+                {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}) from None
+        self._cleaned_instance = instance
+        return attrs
+
+    def prepare_instance(self, instance):
+        """Hook: set fields the client does not send (e.g. the station of the requesting user)."""
+
+    def create(self, validated_data):
+        instance = self._cleaned_instance
+        instance.save()
+        return instance
+
+    def update(self, instance, validated_data, expected_version=None):
+        from registry.services import versioned_save
+
+        cleaned = self._cleaned_instance
+        versioned_save(cleaned, expected_version=expected_version, fields=list(validated_data))
+        return cleaned
+
+    def save(self, **kwargs):
+        expected_version = kwargs.pop("expected_version", None)
+        if self.instance is not None:
+            self.instance = self.update(self.instance, self.validated_data, expected_version=expected_version)
+            return self.instance
+        return super().save(**kwargs)

@@ -1,9 +1,11 @@
 """Base API viewsets: the same one door for scope as the HTML views."""
 
-from rest_framework import viewsets
+from rest_framework import permissions, viewsets
 from rest_framework.exceptions import PermissionDenied
 
 from registry.scoping import scope_for
+
+from .mixins import IdempotentCreateMixin, VersionedMixin
 
 
 class ScopedViewSetMixin:
@@ -25,3 +27,31 @@ class ScopedViewSetMixin:
 
 class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     pass
+
+
+class RegistryModelPermissions(permissions.DjangoModelPermissions):
+    """Model permissions for writes *and* reads: portal roles lack view rights on staff resources."""
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": [],
+    }
+
+
+class ScopedModelViewSet(ScopedViewSetMixin, VersionedMixin, IdempotentCreateMixin, viewsets.ModelViewSet):
+    """CRUD within scope; updates need the ETag (412 when stale); POSTs honour Idempotency-Key."""
+
+    permission_classes = [permissions.IsAuthenticated, RegistryModelPermissions]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def create(self, request, *args, **kwargs):
+        return self.idempotent(request, lambda: super(ScopedModelViewSet, self).create(request, *args, **kwargs))
+
+    def perform_create(self, serializer):
+        self._written = serializer.save()
+
+    def perform_update(self, serializer):
+        expected = self.expected_version(self.request, serializer.instance)
+        self._written = serializer.save(expected_version=expected)

@@ -1,0 +1,10 @@
+from rest_framework.routers import SimpleRouter
+
+from .views import LandlordViewSet, PropertyViewSet, ResidenceViewSet, UnitViewSet
+
+router = SimpleRouter()
+router.register("landlords", LandlordViewSet, basename="landlord")
+router.register("properties", PropertyViewSet, basename="property")
+router.register("units", UnitViewSet, basename="unit")
+router.register("residences", ResidenceViewSet, basename="residence")
+urlpatterns = router.urls
