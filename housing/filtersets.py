@@ -39,6 +39,10 @@ def _employers(request):
     return Employer.objects.visible_to(request.user) if request else Employer.objects.none()
 
 
+def _properties(request):
+    return Property.objects.visible_to(request.user) if request else Property.objects.none()
+
+
 class PropertyFilterSet(django_filters.FilterSet):
     """Find properties by address, registration number or owner; narrow by type, community, occupancy."""
 
@@ -83,6 +87,7 @@ class PropertyFilterSet(django_filters.FilterSet):
 class UnitFilterSet(django_filters.FilterSet):
     """Units by property and label."""
 
+    property = django_filters.ModelChoiceFilter(queryset=_properties, label=_("Property"))
     label = django_filters.CharFilter(lookup_expr="icontains", label=_("Unit"))
     ordering = django_filters.OrderingFilter(
         fields=(("label", "label"), ("capacity", "capacity"), ("created_at", "created")),

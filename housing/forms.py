@@ -21,6 +21,19 @@ def stations_in_scope(user):
     return Station.objects.filter(pk__in=scope.station_ids or ()).order_by("name")
 
 
+class NamedErrorsMixin:
+    """Generic errors name their field, like the model rules do: "Address: this field is required."."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            label = field.label or ""
+            field.error_messages["required"] = _("%(label)s: this field is required.") % {"label": label}
+            if "invalid_choice" in field.error_messages:
+                field.error_messages["invalid_choice"] = _(
+                    "%(label)s: choose one of the options offered.") % {"label": label}
+
+
 class VersionedFormMixin:
     """Edit forms post back the version they were loaded with; ``versioned_save`` compares it."""
 
@@ -48,7 +61,7 @@ class StationFormMixin:
             self.fields["station"].queryset = stations
 
 
-class PropertyForm(VersionedFormMixin, BootstrapFormMixin, forms.ModelForm):
+class PropertyForm(NamedErrorsMixin, VersionedFormMixin, BootstrapFormMixin, forms.ModelForm):
     class Meta:
         model = Property
         fields = ["address", "property_type", "community", "landlord", "employer", "agreement_signed_on"]
@@ -66,12 +79,18 @@ class PropertyForm(VersionedFormMixin, BootstrapFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["address"].widget.attrs.update({"autocomplete": "off"})
         self.fields["community"].queryset = communities_in_scope(user)
-        self.fields["landlord"].queryset = Landlord.objects.visible_to(user).order_by("name_pinyin")
-        self.fields["employer"].queryset = Employer.objects.visible_to(user).order_by("name")
+        # Only the columns the options show: the document number is never decrypted for a list of choices.
+        landlords = Landlord.objects.visible_to(user).only("id", "name", "phone").order_by("name_pinyin", "id")
+        self.fields["landlord"].queryset = landlords
+        self.fields["landlord"].label_from_instance = lambda landlord: f"{landlord.name} · {landlord.phone}"
+        self.fields["employer"].queryset = Employer.objects.visible_to(user).only("id", "name").order_by("name")
+        self.fields["community"].empty_label = _("Choose a community")
+        self.fields["landlord"].empty_label = _("No landlord")
+        self.fields["employer"].empty_label = _("No employer")
         self.add_version_field()
 
 
-class UnitForm(VersionedFormMixin, BootstrapFormMixin, forms.ModelForm):
+class UnitForm(NamedErrorsMixin, VersionedFormMixin, BootstrapFormMixin, forms.ModelForm):
     capacity = forms.IntegerField(
         label=_("Capacity"), min_value=1, max_value=32767,
         help_text=_("How many people may live here."),
@@ -88,7 +107,7 @@ class UnitForm(VersionedFormMixin, BootstrapFormMixin, forms.ModelForm):
 
     save_fields = Meta.fields
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_version_field()
 
@@ -104,7 +123,8 @@ class UnitForm(VersionedFormMixin, BootstrapFormMixin, forms.ModelForm):
         return label
 
 
-class LandlordForm(VersionedFormMixin, StationFormMixin, BootstrapFormMixin, forms.ModelForm):
+class LandlordForm(NamedErrorsMixin, VersionedFormMixin, StationFormMixin, BootstrapFormMixin,
+                   forms.ModelForm):
     """A landlord's identity and contact. On edit the document number is never shown: it stays as it is
     unless a new one is typed."""
 
@@ -130,6 +150,7 @@ class LandlordForm(VersionedFormMixin, StationFormMixin, BootstrapFormMixin, for
             self.initial.pop("document_number", None)
             field = self.fields["document_number"]
             field.required = False
+            field.widget.attrs["placeholder"] = self.instance.document_masked
             field.help_text = _("Now %(masked)s. Leave empty to keep it; type the full number only to correct it.") % {
                 "masked": self.instance.document_masked}
         self.add_version_field()

@@ -3,13 +3,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from housing.forms import StationFormMixin, VersionedFormMixin
+from housing.forms import NamedErrorsMixin, StationFormMixin, VersionedFormMixin
 from registry.forms import BootstrapFormMixin
 
 from .models import Employer
 
 
-class EmployerForm(VersionedFormMixin, StationFormMixin, BootstrapFormMixin, forms.ModelForm):
+class EmployerForm(NamedErrorsMixin, VersionedFormMixin, StationFormMixin, BootstrapFormMixin,
+                   forms.ModelForm):
     class Meta:
         model = Employer
         fields = ["name", "uscc", "address", "contact_name", "contact_phone", "station"]
