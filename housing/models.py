@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from persons.models import CURRENT_RESIDENCE_STATUSES, IdentityDocument, NamedMixin, Person
+from persons.models import CURRENT_RESIDENCE_STATUSES, IdentityDocument, NamedMixin, Person, sync_derived_columns
 from persons.validators import normalize_phone, validate_person_name
 from registry.audit import audited
 from registry.models import Community, Station
@@ -110,8 +110,7 @@ class Landlord(IdentityDocument, NamedMixin):
         super().validate_constraints(exclude=set(exclude or ()) | {"document_hash"})
 
     def save(self, *args, **kwargs):
-        self.sync_document_columns()
-        self.sync_name_columns()
+        kwargs["update_fields"] = sync_derived_columns(self, kwargs.get("update_fields"))
         super().save(*args, **kwargs)
 
 

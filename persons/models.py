@@ -89,6 +89,20 @@ class NamedMixin(models.Model):
         self.name_pinyin, self.name_initials = name_pinyin(self.name or "")
 
 
+def sync_derived_columns(instance, update_fields):
+    """Refresh hash, mask and pinyin; widen ``update_fields`` so they are written with their source."""
+    instance.sync_document_columns()
+    instance.sync_name_columns()
+    if update_fields is None:
+        return None
+    extra = set()
+    if {"document_number", "document_type", "document_country"} & set(update_fields):
+        extra |= {"document_number", "document_hash", "document_masked"}
+    if "name" in update_fields:
+        extra |= {"name_pinyin", "name_initials"}
+    return set(update_fields) | extra
+
+
 class PersonQuerySet(ScopedQuerySet):
     def scope_filter(self, scope):
         from housing.models import Residence
@@ -206,16 +220,7 @@ class Person(IdentityDocument, NamedMixin):
         super().validate_constraints(exclude=exclude)
 
     def save(self, *args, **kwargs):
-        self.sync_document_columns()
-        self.sync_name_columns()
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            extra = set()
-            if "document_number" in update_fields:
-                extra |= {"document_hash", "document_masked"}
-            if "name" in update_fields:
-                extra |= {"name_pinyin", "name_initials"}
-            kwargs["update_fields"] = set(update_fields) | extra
+        kwargs["update_fields"] = sync_derived_columns(self, kwargs.get("update_fields"))
         super().save(*args, **kwargs)
 
 

@@ -19,7 +19,7 @@ class SearchView(LoginRequiredMixin, View):
     """One search box for persons, properties and landlords; ranked, masked, paginated, scoped."""
 
     def get(self, request):
-        if scope_for(request.user).is_empty:
+        if scope_for(request.user).is_empty or not request.user.has_perm("persons.view_person"):
             raise PermissionDenied
         raw = request.GET.get("q", "").strip()[:100]
         context = {"q": raw}
