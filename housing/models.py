@@ -272,6 +272,7 @@ class Residence(models.Model):
                               default=ResidenceStatusChoices.ACTIVE)
     next_verification_due = models.DateField(_("next verification due"), null=True, blank=True)
     reported_on = models.DateField(_("reported on"), null=True, blank=True)
+    end_reported_on = models.DateField(_("move-out reported on"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", editable=False)

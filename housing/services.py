@@ -25,6 +25,12 @@ def _check_not_future(value: datetime.date, field: str, label: str) -> None:
         raise ValidationError({field: _("%(label)s: cannot be in the future.") % {"label": label}})
 
 
+def current_stars(property_id: int) -> int:
+    from patrol.rating import current_stars as stars
+
+    return stars(property_id)
+
+
 def residence_check_start(*, person: Person, unit: Unit, start_date: datetime.date) -> None:
     """Preconditions for a new registration; raises ValidationError naming the field."""
     _check_not_future(start_date, "start_date", _("Moved in"))
@@ -46,8 +52,7 @@ def residence_start(*, person: Person, unit: Unit, start_date: datetime.date, re
         person=person, unit=unit, start_date=start_date, reason=reason, source=source, status=status,
         reported_on=reported_on or timezone.localdate(), note=note,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        next_verification_due=next_verification_due(
-            from_date=start_date, stars=getattr(unit.property, "stars", None)),
+        next_verification_due=next_verification_due(from_date=start_date, stars=current_stars(unit.property_id)),
     )
     residence.full_clean()
     residence.save()
@@ -65,16 +70,17 @@ def residence_check_end(*, residence: Residence, end_date: datetime.date) -> Non
 
 @transaction.atomic
 def residence_end(*, residence: Residence, end_date: datetime.date, note: str = "",
-                  expected_version: int | None = None) -> Residence:
+                  expected_version: int | None = None, reported_on: datetime.date | None = None) -> Residence:
     """Deregister: the person moved out on ``end_date``. History is kept; nothing is deleted."""
     residence_check_end(residence=residence, end_date=end_date)
     residence.status = ResidenceStatusChoices.ENDED
     residence.end_date = end_date
+    residence.end_reported_on = reported_on or timezone.localdate()
     residence.next_verification_due = None
     if note:
         residence.note = f"{residence.note}\n{note}".strip()
     versioned_save(residence, expected_version=expected_version,
-                   fields=["status", "end_date", "next_verification_due", "note"])
+                   fields=["status", "end_date", "end_reported_on", "next_verification_due", "note"])
     return residence
 
 

@@ -178,3 +178,87 @@ class ResidencePermit(models.Model):
 
     def get_audit_station_id(self):
         return self.station_id
+
+
+class PropertyRatingQuerySet(PropertyScopedQuerySet):
+    def current(self):
+        return self.filter(is_current=True)
+
+
+class PropertyRating(models.Model):
+    """A dated snapshot of a property's compliance rating, with its components and their evidence.
+
+    Rates the property's compliance (PRODUCT.md "Star rating"), never the people living there.
+    Exactly one snapshot per property is current; older ones are the history.
+    """
+
+    property = models.ForeignKey("housing.Property", on_delete=models.CASCADE, related_name="ratings",
+                                 verbose_name=_("property"))
+    computed_at = models.DateTimeField(_("computed at"))
+    run = models.CharField(max_length=40, db_index=True)
+    is_current = models.BooleanField(default=True)
+    total = models.PositiveSmallIntegerField(_("points"), null=True, blank=True)
+    stars = models.PositiveSmallIntegerField(_("stars"), default=0, help_text=_("0 means not yet rated."))
+    # Components (points); NULL = no data for that component in the period.
+    registration = models.PositiveSmallIntegerField(null=True, blank=True)
+    verification = models.PositiveSmallIntegerField(null=True, blank=True)
+    inspection = models.PositiveSmallIntegerField(default=0)
+    occupancy = models.PositiveSmallIntegerField(default=0)
+    agreement = models.PositiveSmallIntegerField(default=0)
+    # Evidence behind the components, shown to the landlord with "what would raise it".
+    arrivals = models.PositiveIntegerField(default=0)
+    arrivals_on_time = models.PositiveIntegerField(default=0)
+    departures = models.PositiveIntegerField(default=0)
+    departures_on_time = models.PositiveIntegerField(default=0)
+    current_residents = models.PositiveIntegerField(default=0)
+    overdue_residents = models.PositiveIntegerField(default=0)
+    last_inspection_on = models.DateField(null=True, blank=True)
+    last_inspection_passed = models.BooleanField(null=True, blank=True)
+    units_over_capacity = models.PositiveIntegerField(default=0)
+    agreement_signed_on = models.DateField(null=True, blank=True)
+    requests_unanswered = models.PositiveIntegerField(default=0)
+
+    objects = PropertyRatingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("property rating")
+        verbose_name_plural = _("property ratings")
+        ordering = ["-computed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["property"], condition=Q(is_current=True),
+                                    name="rating_one_current_per_property"),
+        ]
+
+    def __str__(self):
+        return f"{self.property_id}: {self.stars}★ ({self.total})"
+
+
+class VerificationRequestKind(models.TextChoices):
+    VISIT = "visit", _("Visit by station staff")
+    OWNER_CONFIRMATION = "owner", _("Confirmation by landlord or employer")
+
+
+class VerificationRequest(models.Model):
+    """Re-verification due at one property: one open request per property, not one per person."""
+
+    property = models.ForeignKey("housing.Property", on_delete=models.CASCADE, related_name="verification_requests",
+                                 verbose_name=_("property"))
+    kind = models.CharField(_("who verifies"), max_length=8, choices=VerificationRequestKind.choices)
+    opened_on = models.DateField(_("opened on"))
+    due_since = models.DateField(_("due since"))
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    escalated_on = models.DateField(_("escalated on"), null=True, blank=True)
+
+    objects = PropertyScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("verification request")
+        verbose_name_plural = _("verification requests")
+        ordering = ["due_since", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["property"], condition=Q(closed_on__isnull=True),
+                                    name="verification_one_open_per_property"),
+        ]
+
+    def __str__(self):
+        return f"{self.property_id} since {self.due_since}"

@@ -282,6 +282,21 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DAY = 24 * 3600
 CELERY_BEAT_SCHEDULE = {
+    "rating-recalculate-all": {
+        "task": "patrol.tasks.rating_recalculate_all",
+        "schedule": crontab(hour=1, minute=0),
+        "options": {"expires": DAY - 600},
+    },
+    "verification-sweep": {
+        "task": "patrol.tasks.verification_sweep_task",
+        "schedule": crontab(hour=2, minute=0),
+        "options": {"expires": DAY - 600},
+    },
+    "persons-anonymise": {
+        "task": "persons.tasks.persons_anonymise_task",
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": DAY - 600},
+    },
     "audit-purge-expired": {
         "task": "registry.tasks.audit_purge_expired",
         "schedule": crontab(hour=3, minute=30),
@@ -296,6 +311,19 @@ REGISTRY = {
     "ANONYMISE_AFTER_DAYS": env_int("REGISTRY_ANONYMISE_AFTER_DAYS", 3 * 365),
     # Months between verifications by the property's star rating; 0 = unrated.
     "VERIFICATION_MONTHS": {5: 12, 4: 6, 3: 3, 2: 2, 1: 1, 0: 3},
+    # Landlords/employers of properties with at least this many stars confirm occupants themselves.
+    "SELF_CONFIRM_MIN_STARS": env_int("REGISTRY_SELF_CONFIRM_MIN_STARS", 4),
+    "ESCALATE_OVERDUE_DAYS": env_int("REGISTRY_ESCALATE_OVERDUE_DAYS", 14),
+    "SUBMISSION_WAIT_REMINDER_DAYS": env_int("REGISTRY_SUBMISSION_WAIT_REMINDER_DAYS", 2),
+    "REMINDER_ANSWER_DAYS": env_int("REGISTRY_REMINDER_ANSWER_DAYS", 7),
+    "PERMIT_ELIGIBLE_MONTHS": env_int("REGISTRY_PERMIT_ELIGIBLE_MONTHS", 6),
+    "PERMIT_VALID_MONTHS": env_int("REGISTRY_PERMIT_VALID_MONTHS", 12),
+    "PERMIT_REMINDER_DAYS": env_int("REGISTRY_PERMIT_REMINDER_DAYS", 30),
+    # Star rating (PRODUCT.md): component weights and the thresholds for 5..2 stars.
+    "RATING_WEIGHTS": {"registration": 30, "verification": 15, "inspection": 25, "occupancy": 15,
+                       "agreement": 15},
+    "RATING_STAR_THRESHOLDS": [(90, 5), (75, 4), (60, 3), (40, 2)],
+    "INSPECTION_VALID_MONTHS": 12,
 }
 
 LOGGING = {

@@ -11,7 +11,31 @@ logger = logging.getLogger(__name__)
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=600, time_limit=660)
 def audit_purge_expired() -> int:
     """Delete audit events past the retention period (never younger than 183 days). Idempotent."""
-    with audit_context(via="task"):
-        deleted = AuditEvent.objects.purge_expired()
+    from .taskruns import recorded
+
+    with audit_context(via="task"), recorded("audit_purge_expired") as run:
+        deleted = run.rows_changed = AuditEvent.objects.purge_expired()
     logger.info("audit purge removed %d events", deleted)
     return deleted
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=60, time_limit=90,
+             autoretry_for=(ConnectionError, TimeoutError), retry_backoff=True, retry_jitter=True, max_retries=5)
+def notification_email(notification_id: int) -> bool:
+    """Email one notification once: claimed with a conditional UPDATE before sending."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.utils import timezone
+
+    from .models import Notification
+
+    notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
+    if notification is None or not notification.user.email:
+        return False
+    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=timezone.now())
+    if claimed != 1:
+        return False
+    link = f"{settings.SITE_URL}{notification.url}" if notification.url else ""
+    send_mail(notification.title, f"{notification.body}\n\n{link}".strip(), settings.DEFAULT_FROM_EMAIL,
+              [notification.user.email])
+    return True

@@ -1,0 +1,206 @@
+"""Patrol work: visits, inspections, permits, and the re-verification sweep."""
+
+import datetime
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from housing.models import Property, Residence, ResidenceStatusChoices
+from housing.rules import next_verification_due
+from housing.services import residence_end
+from registry.notifications import notify
+from registry.services import versioned_save
+
+from .models import (
+    Inspection,
+    ResidencePermit,
+    VerificationRequest,
+    VerificationRequestKind,
+    Visit,
+    VisitOutcome,
+    VisitOutcomeChoices,
+)
+from .rating import current_stars
+
+CURRENT = (ResidenceStatusChoices.ACTIVE, ResidenceStatusChoices.UNCONFIRMED)
+
+
+def _enqueue_rating(property_id: int) -> None:
+    from .tasks import property_rate_task
+
+    transaction.on_commit(lambda: property_rate_task.delay(property_id))
+
+
+def visit_check(*, prop: Property, visited_on: datetime.date, outcomes: dict) -> None:
+    if visited_on > timezone.localdate():
+        raise ValidationError({"visited_on": _("Visited on: cannot be in the future.")})
+    current_ids = set(Residence.objects.filter(unit__property=prop, status__in=CURRENT).values_list("pk", flat=True))
+    unknown = set(outcomes) - current_ids
+    if unknown:
+        raise ValidationError(_("Some residents are not registered at this property any more; reload the page."))
+    for residence_id, (outcome, moved_out_on) in outcomes.items():
+        if outcome == VisitOutcomeChoices.MOVED_OUT and not moved_out_on:
+            raise ValidationError({f"moved_out_on_{residence_id}": _("Moved out on: give the date the resident left.")})
+
+
+@transaction.atomic
+def visit_record(*, prop: Property, visited_on: datetime.date, actor, outcomes: dict, note: str = "") -> Visit:
+    """One visit covers every check due at the property.
+
+    ``outcomes`` maps residence id → (outcome, moved-out date or None). Confirmed residences get their
+    next verification date from the property's rating; moved-out ones end; not-found ones become
+    "unconfirmed" — never deregistered automatically.
+    """
+    visit_check(prop=prop, visited_on=visited_on, outcomes=outcomes)
+    visit = Visit.objects.create(property=prop, visited_on=visited_on, visited_by=actor, note=note)
+    residences = Residence.objects.select_for_update().filter(pk__in=outcomes).select_related("unit__property")
+    next_due = next_verification_due(from_date=visited_on, stars=current_stars(prop.pk))
+    for residence in residences:
+        outcome, moved_out_on = outcomes[residence.pk]
+        VisitOutcome.objects.create(visit=visit, residence=residence, outcome=outcome, moved_out_on=moved_out_on)
+        if outcome == VisitOutcomeChoices.CONFIRMED:
+            residence.status = ResidenceStatusChoices.ACTIVE
+            residence.next_verification_due = next_due
+            versioned_save(residence, expected_version=None, fields=["status", "next_verification_due"])
+        elif outcome == VisitOutcomeChoices.MOVED_OUT:
+            residence_end(residence=residence, end_date=moved_out_on, note=_("Moved out (found on a visit)"))
+        else:
+            residence.status = ResidenceStatusChoices.UNCONFIRMED
+            versioned_save(residence, expected_version=None, fields=["status"])
+    VerificationRequest.objects.filter(property=prop, closed_on__isnull=True).update(closed_on=visited_on)
+    _enqueue_rating(prop.pk)
+    return visit
+
+
+@transaction.atomic
+def inspection_record(*, prop: Property, inspected_on: datetime.date, inspector, items: dict,
+                      notes: str = "") -> Inspection:
+    if inspected_on > timezone.localdate():
+        raise ValidationError({"inspected_on": _("Inspected on: cannot be in the future.")})
+    missing = [item for item in Inspection.CHECKLIST if item not in items]
+    if missing:
+        raise ValidationError(_("Every checklist item needs pass or fail: %(items)s") % {"items": ", ".join(missing)})
+    inspection = Inspection(property=prop, inspected_on=inspected_on, inspector=inspector, notes=notes,
+                            **{item: bool(items[item]) for item in Inspection.CHECKLIST})
+    inspection.full_clean()
+    inspection.save()
+    _enqueue_rating(prop.pk)
+    return inspection
+
+
+def permit_eligible_since(residence: Residence) -> datetime.date:
+    """The date from which a current residence makes its person eligible for a residence permit."""
+    return residence.start_date + relativedelta(months=settings.REGISTRY["PERMIT_ELIGIBLE_MONTHS"])
+
+
+def permits_eligible(queryset, *, today: datetime.date | None = None):
+    """Current residences of at least the required continuous months whose person holds no valid permit."""
+    today = today or timezone.localdate()
+    cutoff = today - relativedelta(months=settings.REGISTRY["PERMIT_ELIGIBLE_MONTHS"])
+    valid_permit = ResidencePermit.objects.filter(person=OuterRef("person"), expires_on__gte=today)
+    return queryset.filter(status__in=CURRENT, start_date__lte=cutoff).exclude(Exists(valid_permit))
+
+
+@transaction.atomic
+def permit_issue(*, residence: Residence, number: str, issued_on: datetime.date, actor=None) -> ResidencePermit:
+    today = timezone.localdate()
+    if permit_eligible_since(residence) > issued_on:
+        raise ValidationError(_("Not eligible yet: six months of continuous residence are reached on %(date)s.")
+                              % {"date": permit_eligible_since(residence)})
+    permit = ResidencePermit(
+        person=residence.person, station_id=residence.station_id, number=(number or "").strip(),
+        issued_on=issued_on, last_endorsed_on=issued_on,
+        expires_on=issued_on + relativedelta(months=settings.REGISTRY["PERMIT_VALID_MONTHS"]))
+    if issued_on > today:
+        raise ValidationError({"issued_on": _("Issued on: cannot be in the future.")})
+    permit.full_clean()
+    permit.save()
+    return permit
+
+
+@transaction.atomic
+def permit_endorse(*, permit: ResidencePermit, endorsed_on: datetime.date) -> ResidencePermit:
+    """Yearly endorsement: extends validity by a year from the current expiry (or today, if expired)."""
+    base = max(permit.expires_on, endorsed_on)
+    permit.last_endorsed_on = endorsed_on
+    permit.expires_on = base + relativedelta(months=settings.REGISTRY["PERMIT_VALID_MONTHS"])
+    permit.full_clean()
+    permit.save(update_fields=["last_endorsed_on", "expires_on"])
+    return permit
+
+
+def verification_sweep(*, today: datetime.date | None = None) -> dict:
+    """Daily: open one request per property with residents due, route it, escalate old ones.
+
+    Set-based and idempotent: a property with an open request gets no second one; notifications
+    carry a unique key, so running the sweep twice sends nothing twice.
+    """
+    today = today or timezone.localdate()
+    rules = settings.REGISTRY
+    due = Residence.objects.filter(unit__property=OuterRef("pk"), status__in=CURRENT,
+                                   next_verification_due__lte=today)
+    open_request = VerificationRequest.objects.filter(property=OuterRef("pk"), closed_on__isnull=True)
+    needing = (Property.objects.filter(Exists(due)).exclude(Exists(open_request))
+               .select_related("landlord", "employer"))
+    opened = 0
+    for prop in needing.iterator(chunk_size=2000):
+        stars = current_stars(prop.pk)
+        owner_user_id = (prop.landlord.user_id if prop.landlord_id else None) or (
+            prop.employer.user_id if prop.employer_id else None)
+        kind = (VerificationRequestKind.OWNER_CONFIRMATION
+                if stars >= rules["SELF_CONFIRM_MIN_STARS"] and owner_user_id else VerificationRequestKind.VISIT)
+        first_due = Residence.objects.filter(unit__property=prop, status__in=CURRENT,
+                                             next_verification_due__lte=today).order_by(
+            "next_verification_due").values_list("next_verification_due", flat=True).first()
+        request, created = VerificationRequest.objects.get_or_create(
+            property=prop, closed_on=None, defaults={"kind": kind, "opened_on": today, "due_since": first_due})
+        if created:
+            opened += 1
+            _notify_request(request, prop, owner_user_id)
+    escalated = _escalate(today=today, days=rules["ESCALATE_OVERDUE_DAYS"])
+    return {"opened": opened, "escalated": escalated}
+
+
+def _notify_request(request: VerificationRequest, prop: Property, owner_user_id: int | None) -> None:
+    from django.contrib.auth import get_user_model
+
+    key = f"verify:{request.pk}"
+    if request.kind == VerificationRequestKind.OWNER_CONFIRMATION:
+        recipients = get_user_model().objects.filter(pk=owner_user_id)
+        title = _("Please confirm who lives at %(address)s") % {"address": prop.address}
+    else:
+        recipients = get_user_model().objects.filter(
+            profile__station_id=prop.station_id, profile__role__in=["staff", "officer"], is_active=True)
+        title = _("Verification due at %(address)s") % {"address": prop.address}
+    for user in recipients:
+        notify(user=user, key=key, kind="verification_due", title=title,
+               url=f"/housing/properties/{prop.pk}/")
+
+
+def _escalate(*, today: datetime.date, days: int) -> int:
+    from django.contrib.auth import get_user_model
+
+    limit = today - datetime.timedelta(days=days)
+    overdue = VerificationRequest.objects.filter(closed_on__isnull=True, escalated_on__isnull=True,
+                                                 due_since__lt=limit).select_related("property__station")
+    count = 0
+    for request in overdue.iterator(chunk_size=2000):
+        claimed = VerificationRequest.objects.filter(pk=request.pk, escalated_on__isnull=True).update(
+            escalated_on=today)
+        if claimed != 1:  # another sweep got there first
+            continue
+        count += 1
+        supervisors = get_user_model().objects.filter(
+            profile__role="supervisor", profile__district_id=request.property.station.district_id, is_active=True)
+        for user in supervisors:
+            notify(user=user, key=f"escalate:{request.pk}", kind="verification_overdue",
+                   title=_("Verification overdue more than %(days)d days at %(address)s")
+                   % {"days": days, "address": request.property.address},
+                   url=f"/housing/properties/{request.property_id}/")
+    return count
+

@@ -1,0 +1,48 @@
+"""Periodic and on-change patrol work. Tasks are thin: they call services and record their runs."""
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+
+from registry.audit import audit_context
+from registry.taskruns import recorded
+
+logger = logging.getLogger(__name__)
+
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 3}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900, **RETRY)
+def rating_recalculate_all(run: str | None = None) -> int:
+    """Nightly: rate every property (resumable: a rerun of the same run skips finished batches)."""
+    from .rating import property_rate_all
+
+    with audit_context(via="task"), recorded("rating_recalculate_all") as run_log:
+        rated = property_rate_all(run=run)
+        run_log.rows_changed = rated
+    return rated
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=120, time_limit=150, **RETRY)
+def property_rate_task(property_id: int) -> int | None:
+    """Re-rate one property after its inputs changed; quietly nothing if it is gone."""
+    from housing.models import Property
+
+    from .rating import property_rate
+
+    if not Property.objects.filter(pk=property_id).exists():
+        return None
+    rating = property_rate(property_id=property_id)
+    return rating.stars if rating else None
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900, **RETRY)
+def verification_sweep_task() -> dict:
+    from .services import verification_sweep
+
+    with audit_context(via="task"), recorded("verification_sweep") as run_log:
+        result = verification_sweep()
+        run_log.rows_changed = result["opened"] + result["escalated"]
+        run_log.result = str(result)
+    return result
