@@ -14,12 +14,12 @@ RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_jit
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900, **RETRY)
-def rating_recalculate_all(run: str | None = None) -> int:
+def rating_recalculate_all(run: str | None = None, batch_size: int | None = None) -> int:
     """Nightly: rate every property (resumable: a rerun of the same run skips finished batches)."""
-    from .rating import property_rate_all
+    from .rating import BATCH_SIZE, property_rate_all
 
     with audit_context(via="task"), recorded("rating_recalculate_all") as run_log:
-        rated = property_rate_all(run=run)
+        rated = property_rate_all(run=run, batch_size=batch_size or BATCH_SIZE)
         run_log.rows_changed = rated
     return rated
 
