@@ -20,6 +20,8 @@ from housing.models import (
     ResidenceSourceChoices,
     Unit,
 )
+from patrol.models import Inspection
+from patrol.rating import property_rate_all
 from persons.choices import SexChoices
 from persons.identity import make_resident_id
 from persons.models import Employer, Employment, Person
@@ -104,9 +106,14 @@ class Command(BaseCommand):
                 units.append(Unit.objects.create(property=dorm, label=f"宿舍{room}", capacity=8))
 
         stations = list(units_by_station)
+        occupancy = {}
         for n in range(RESIDENTS):
             station = stations[n % len(stations)]
-            unit = rng.choice(units_by_station[station])
+            # Mostly within capacity; about one in twenty placed regardless (overcrowding exists).
+            units = units_by_station[station]
+            roomy = [u for u in units if occupancy.get(u.pk, 0) < u.capacity]
+            unit = rng.choice(roomy if roomy and rng.random() > 0.05 else units)
+            occupancy[unit.pk] = occupancy.get(unit.pk, 0) + 1
             sex = rng.choice([SexChoices.MALE, SexChoices.FEMALE])
             born = datetime.date(1965, 1, 1) + datetime.timedelta(days=rng.randrange(0, 365 * 40))
             person = Person(
@@ -123,6 +130,7 @@ class Command(BaseCommand):
             start = today - datetime.timedelta(days=rng.randrange(5, 900))
             Residence.objects.create(
                 person=person, unit=unit, start_date=start,
+                reported_on=start + datetime.timedelta(days=rng.choice([0, 0, 1, 1, 2, 3, 5, 9])),
                 reason=rng.choice(ResidenceReasonChoices.values), source=rng.choice(
                     [ResidenceSourceChoices.DESK, ResidenceSourceChoices.LANDLORD, ResidenceSourceChoices.VISIT]),
                 status="active",
@@ -131,7 +139,17 @@ class Command(BaseCommand):
             if unit.property.employer_id:
                 Employment.objects.create(person=person, employer=unit.property.employer, job_title="操作工",
                                           start_date=start)
+        self.seed_inspections(rng, today)
+        property_rate_all(today=today)
         return True
+
+    def seed_inspections(self, rng, today):
+        for prop in Property.objects.order_by("id"):
+            if rng.random() < 0.6:
+                items = {item: rng.random() > 0.15 for item in Inspection.CHECKLIST}
+                inspection = Inspection(property=prop, inspected_on=today - datetime.timedelta(
+                    days=rng.randrange(10, 500)), **items)
+                inspection.save()
 
     def seed_users(self):
         district = District.objects.get(code="DEMO")
