@@ -4,8 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from persons.models import CURRENT_RESIDENCE_STATUSES, IdentityDocument, NamedMixin, Person, sync_derived_columns
-from persons.validators import normalize_phone, validate_person_name
+from persons.models import CURRENT_RESIDENCE_STATUSES, Person, PersonRecord
 from registry.audit import audited
 from registry.models import Community, Station
 from registry.scoping import ScopedQuerySet
@@ -55,7 +54,7 @@ class LandlordQuerySet(ScopedQuerySet):
 
 
 @audited
-class Landlord(IdentityDocument, NamedMixin):
+class Landlord(PersonRecord):
     """A person who lets rooms or flats; may have a portal account."""
 
     phone = models.CharField(_("phone"), max_length=20)
@@ -69,6 +68,8 @@ class Landlord(IdentityDocument, NamedMixin):
     version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = LandlordQuerySet.as_manager()
+    phone_required = True
+    duplicate_message = _("Document number: a landlord with this number is already registered.")
 
     class Meta:
         verbose_name = _("landlord")
@@ -88,30 +89,10 @@ class Landlord(IdentityDocument, NamedMixin):
         return self.station_id, self.pk, None
 
     def clean(self):
-        errors = self.clean_document()
-        try:
-            self.name = validate_person_name(self.name)
-        except ValidationError as exc:
-            errors["name"] = exc.messages
-        try:
-            self.phone = normalize_phone(self.phone)
-        except ValidationError as exc:
-            errors["phone"] = exc.messages
+        errors = self.clean_identity()
         if errors:
             raise ValidationError(errors)
-        self.sync_document_columns()
-        clash = Landlord.objects.filter(document_type=self.document_type, document_hash=self.document_hash)
-        if clash.exclude(pk=self.pk).exists():
-            raise ValidationError(
-                {"document_number": _("Document number: a landlord with this number is already registered.")}
-            )
-
-    def validate_constraints(self, exclude=None):
-        super().validate_constraints(exclude=set(exclude or ()) | {"document_hash"})
-
-    def save(self, *args, **kwargs):
-        kwargs["update_fields"] = sync_derived_columns(self, kwargs.get("update_fields"))
-        super().save(*args, **kwargs)
+        self.check_unique_document()
 
 
 class PropertyQuerySet(ScopedQuerySet):

@@ -89,6 +89,44 @@ class NamedMixin(models.Model):
         self.name_pinyin, self.name_initials = name_pinyin(self.name or "")
 
 
+class PersonRecord(IdentityDocument, NamedMixin):
+    """What persons and landlords share: a document, a name and a phone, validated the same way."""
+
+    phone_required = False
+    duplicate_message = _("Document number: a record with this number is already registered.")
+
+    class Meta:
+        abstract = True
+
+    def clean_identity(self) -> dict:
+        """Normalise and check document, name and phone; returns field errors (empty when valid)."""
+        errors = self.clean_document()
+        try:
+            self.name = validate_person_name(self.name)
+        except ValidationError as exc:
+            errors["name"] = exc.messages
+        if self.phone or self.phone_required:
+            try:
+                self.phone = normalize_phone(self.phone)
+            except ValidationError as exc:
+                errors["phone"] = exc.messages
+        return errors
+
+    def check_unique_document(self):
+        self.sync_document_columns()
+        clash = type(self)._default_manager.filter(document_type=self.document_type, document_hash=self.document_hash)
+        if clash.exclude(pk=self.pk).exists():
+            raise ValidationError({"document_number": self.duplicate_message}, code="unique")
+
+    def validate_constraints(self, exclude=None):
+        # The hash constraint is checked by check_unique_document() with a message naming the visible field.
+        super().validate_constraints(exclude=set(exclude or ()) | {"document_hash"})
+
+    def save(self, *args, **kwargs):
+        kwargs["update_fields"] = sync_derived_columns(self, kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+
+
 def sync_derived_columns(instance, update_fields):
     """Refresh hash, mask and pinyin; widen ``update_fields`` so they are written with their source."""
     instance.sync_document_columns()
@@ -127,7 +165,7 @@ class PersonQuerySet(ScopedQuerySet):
 
 
 @audited
-class Person(IdentityDocument, NamedMixin):
+class Person(PersonRecord):
     """A person the registry knows: identity, contact and origin; where they live is a Residence."""
 
     sex = models.CharField(_("sex"), max_length=1, choices=SexChoices.choices)
@@ -143,6 +181,7 @@ class Person(IdentityDocument, NamedMixin):
     version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = PersonQuerySet.as_manager()
+    duplicate_message = _("Document number: a person with this number is already registered.")
 
     class Meta:
         verbose_name = _("person")
@@ -176,16 +215,7 @@ class Person(IdentityDocument, NamedMixin):
         return current or self.registered_station_id, None, None
 
     def clean(self):
-        errors = self.clean_document()
-        try:
-            self.name = validate_person_name(self.name)
-        except ValidationError as exc:
-            errors["name"] = exc.messages
-        if self.phone:
-            try:
-                self.phone = normalize_phone(self.phone)
-            except ValidationError as exc:
-                errors["phone"] = exc.messages
+        errors = self.clean_identity()
         if "document_number" not in errors and self.document_number:
             born = document_birth_date(self.document_type, self.document_number)
             if born and self.birth_date and self.birth_date != born:
@@ -201,27 +231,7 @@ class Person(IdentityDocument, NamedMixin):
                 ]
         if errors:
             raise ValidationError(errors)
-        self.sync_document_columns()
-        self._check_unique_document()
-
-    def _check_unique_document(self):
-        clash = Person.objects.filter(document_type=self.document_type, document_hash=self.document_hash)
-        if self.pk:
-            clash = clash.exclude(pk=self.pk)
-        if clash.exists():
-            raise ValidationError(
-                {"document_number": _("Document number: a person with this number is already registered.")},
-                code="unique",
-            )
-
-    def validate_constraints(self, exclude=None):
-        # The hash constraint is checked in clean() with a message that names the visible field.
-        exclude = set(exclude or ()) | {"document_hash"}
-        super().validate_constraints(exclude=exclude)
-
-    def save(self, *args, **kwargs):
-        kwargs["update_fields"] = sync_derived_columns(self, kwargs.get("update_fields"))
-        super().save(*args, **kwargs)
+        self.check_unique_document()
 
 
 class EmployerQuerySet(ScopedQuerySet):
