@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Case,
-    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -36,10 +35,15 @@ BATCH_SIZE = 5000
 CURRENT = ("active", "unconfirmed")
 
 
-def _count(queryset) -> Coalesce:
-    """A correlated COUNT(*) per property, 0 when none."""
-    counted = queryset.order_by().values("unit__property").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+class SubqueryCount(Subquery):
+    """``(SELECT COUNT(*) FROM (<correlated subquery>))``: one row whatever the inner query groups by."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _counted)"
+    output_field = IntegerField()
+
+
+def _count(queryset) -> SubqueryCount:
+    return SubqueryCount(queryset.order_by().values("pk"))
 
 
 def rated_properties(today: datetime.date):
@@ -56,8 +60,10 @@ def rated_properties(today: datetime.date):
     departures = residences.filter(end_date__gte=year_ago, end_date__lte=today)
     current = residences.filter(status__in=CURRENT)
     latest_inspection = Inspection.objects.filter(property=OuterRef("pk")).order_by("-inspected_on", "-id")
-    crowded_units = Unit.objects.filter(property=OuterRef("pk")).annotate(
-        occupants=Count("residences", filter=Q(residences__status__in=CURRENT))).filter(occupants__gt=F("capacity"))
+    unit_occupants = SubqueryCount(
+        Residence.objects.filter(unit=OuterRef("pk"), status__in=CURRENT).order_by().values("pk"))
+    crowded_units = Unit.objects.filter(property=OuterRef("pk")).annotate(occupants=unit_occupants).filter(
+        occupants__gt=F("capacity"))
     unanswered = VerificationRequest.objects.filter(
         property=OuterRef("pk"), kind=VerificationRequestKind.OWNER_CONFIRMATION, closed_on__isnull=True,
         opened_on__lt=answer_by)
@@ -79,12 +85,8 @@ def rated_properties(today: datetime.date):
         overdue_residents=_count(current.filter(next_verification_due__lt=today)),
         last_inspection_on=Subquery(latest_inspection.values("inspected_on")[:1]),
         last_inspection_passed=Subquery(latest_inspection.values("passed")[:1]),
-        units_over_capacity=Coalesce(Subquery(
-            crowded_units.order_by().values("property").annotate(n=Count("pk")).values("n"),
-            output_field=IntegerField()), Value(0)),
-        requests_unanswered=Coalesce(Subquery(
-            unanswered.order_by().values("property").annotate(n=Count("pk")).values("n"),
-            output_field=IntegerField()), Value(0)),
+        units_over_capacity=SubqueryCount(crowded_units.order_by().values("pk")),
+        requests_unanswered=SubqueryCount(unanswered.order_by().values("pk")),
         reported=F("arrivals") + F("departures"),
         reported_on_time=F("arrivals_on_time") + F("departures_on_time"),
         verified=F("current_residents") - F("overdue_residents"),
