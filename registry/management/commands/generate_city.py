@@ -303,7 +303,7 @@ class Command(BaseCommand):
                            end + datetime.timedelta(days=self.rng.randrange(4, 20) if late else self.rng.randrange(3)),
                            "", None, now, now, 1)
                     pk += 1
-                unit = pick(dorm_units if dorm_units and self.rng.random() < 0.24 / 0.67 else rental_units)
+                unit = pick(dorm_units if dorm_units and self.rng.random() < 0.24 else rental_units)
                 occupancy[unit[0]] = occupancy.get(unit[0], 0) + 1
                 start = self.date_in_month_weighted(ARRIVAL_MONTHS, two_years_ago, self.today)
                 late = self.rng.random() < 0.12
