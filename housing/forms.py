@@ -141,7 +141,7 @@ class LandlordForm(NamedErrorsMixin, VersionedFormMixin, StationFormMixin, Boots
         }
 
     save_fields = ["name", "name_pinyin", "name_initials", "document_type", "document_country", "document_number",
-                   "document_hash", "document_masked", "phone", "address"]
+                   "document_hash", "document_head_hash", "document_tail_hash", "phone", "address"]
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

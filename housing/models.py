@@ -308,3 +308,80 @@ class Residence(models.Model):
         if self.unit_id and not self.station_id:
             self.station_id = Property.objects.values_list("station_id", flat=True).get(units=self.unit_id)
         super().save(*args, **kwargs)
+
+
+class ImportStatusChoices(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded, waiting to be checked")
+    VALIDATING = "validating", _("Checking")
+    VALIDATED = "validated", _("Checked")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A job is its uploader's (administrators see every job); anyone else gets a 404."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(user=user)
+
+
+class ImportJob(models.Model):
+    """One uploaded file of residents: its dry run, the confirmed import and their reports."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                             related_name="import_jobs", verbose_name=_("uploaded by"))
+    station = models.ForeignKey(Station, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("station"))
+    filename = models.CharField(_("file name"), max_length=255)
+    # The stored copy under VAR_DIR/imports/; deleted once the job is finished.
+    stored_name = models.CharField(max_length=100, editable=False)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True, editable=False)
+    size = models.PositiveIntegerField(_("size in bytes"), default=0)
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=ImportStatusChoices.choices,
+                              default=ImportStatusChoices.UPLOADED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    valid_rows = models.PositiveIntegerField(_("valid rows"), default=0)
+    error_rows = models.PositiveIntegerField(_("rows with errors"), default=0)
+    # [{"row": 7, "field": "document_number", "column": "证件号码", "message": "..."}], in the user's language.
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    # Numbers of every row with an error (``errors`` keeps only the first few thousand problems).
+    bad_rows = models.JSONField(default=list, blank=True)
+    ignored_columns = models.JSONField(default=list, blank=True)
+    # What the dry run expects and what the import did: created_persons, moved_persons, new_residences, unchanged.
+    expected = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    failure_reason = models.TextField(_("reason for the failure"), blank=True)
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    validated_at = models.DateTimeField(_("checked"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="importjob_user_idx")]
+
+    def __str__(self):
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def is_busy(self) -> bool:
+        """Work is queued or running: the page polls for progress."""
+        return self.status in (ImportStatusChoices.UPLOADED, ImportStatusChoices.VALIDATING,
+                               ImportStatusChoices.IMPORTING) or (
+            self.status == ImportStatusChoices.VALIDATED and self.confirmed_at is not None)
+
+    @property
+    def can_confirm(self) -> bool:
+        return self.status == ImportStatusChoices.VALIDATED and self.confirmed_at is None and self.valid_rows > 0

@@ -196,7 +196,7 @@ class PropertyDetailView(StaffPageMixin, ScopedDetailView):
             Residence.objects.visible_to(user)
             .filter(unit__property=prop, status__in=CURRENT_RESIDENCE_STATUSES)
             .select_related("person")
-            .only("id", "unit_id", "status", "start_date", "person__id", "person__name", "person__document_masked")
+            .only("id", "unit_id", "status", "start_date", "person__id", "person__name", "person__document_number")
             .order_by("start_date", "id")
         )
         by_unit = defaultdict(list)
@@ -297,7 +297,7 @@ class LandlordListView(StaffPageMixin, ScopedListView):
     def get_base_queryset(self):
         # Only the masked document: the full number is never decrypted for a list.
         return Landlord.objects.only(
-            "id", "name", "name_pinyin", "phone", "address", "document_type", "document_masked", "user_id",
+            "id", "name", "name_pinyin", "phone", "address", "document_type", "document_number", "user_id",
         ).annotate(property_count=count_of(Property.objects.all(), "landlord"))
 
 

@@ -43,7 +43,10 @@ class IdentityDocument(models.Model):
                                         help_text=_("Passports only: three-letter country code."))
     document_number = EncryptedCharField(_("document number"))
     document_hash = models.CharField(max_length=64, editable=False, db_index=True)
-    document_masked = models.CharField(_("document number"), max_length=24, editable=False)
+    # Keyed hashes of the visible parts (first 6, last 4) for partial search. Stored in clear, those
+    # parts plus the birth date would rebuild a resident ID number, so the mask is computed on read.
+    document_head_hash = models.CharField(max_length=64, editable=False, blank=True, db_index=True)
+    document_tail_hash = models.CharField(max_length=64, editable=False, blank=True, db_index=True)
 
     class Meta:
         abstract = True
@@ -69,10 +72,19 @@ class IdentityDocument(models.Model):
             self.document_country = ""
         return errors
 
+    @property
+    def document_masked(self) -> str:
+        return mask(self.document_number or "")
+
+    @staticmethod
+    def part_key(part: str, text: str) -> str:
+        return document_digest(f"part:{part}", text)
+
     def sync_document_columns(self):
         if self.document_number:
             self.document_hash = self.document_key(self.document_type, self.document_number, self.document_country)
-            self.document_masked = mask(self.document_number)
+            self.document_head_hash = self.part_key("head", self.document_number[:6])
+            self.document_tail_hash = self.part_key("tail", self.document_number[-4:])
 
 
 class NamedMixin(models.Model):
@@ -135,7 +147,7 @@ def sync_derived_columns(instance, update_fields):
         return None
     extra = set()
     if {"document_number", "document_type", "document_country"} & set(update_fields):
-        extra |= {"document_number", "document_hash", "document_masked"}
+        extra |= {"document_number", "document_hash", "document_head_hash", "document_tail_hash"}
     if "name" in update_fields:
         extra |= {"name_pinyin", "name_initials"}
     return set(update_fields) | extra

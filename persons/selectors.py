@@ -21,6 +21,20 @@ class Query:
     kind: str  # "document", "document_part", "phone", "digits", "name", "pinyin", "text"
 
 
+def document_condition(model, text: str) -> Q:
+    """Exact match on a document number of any type; passports match whatever their country."""
+    keys = [model.document_key(t, text) for t in DocumentTypeChoices.values]
+    condition = Q(document_hash__in=keys)
+    # Passport hashes include the country, unknown here: narrow by the tail hash, then compare numbers.
+    passports = model._default_manager.filter(
+        document_type=DocumentTypeChoices.PASSPORT, document_tail_hash=model.part_key("tail", text[-4:]),
+    ).values_list("pk", "document_number")[:50]
+    matching = [pk for pk, number in passports if number == text]
+    if matching:
+        condition |= Q(pk__in=matching)
+    return condition
+
+
 def classify(raw: str) -> Query:
     text = re.sub(r"\s+", " ", (raw or "").strip())
     compact = normalize_document_number(text)
@@ -49,16 +63,15 @@ def person_search(queryset: QuerySet[Person], raw: str) -> QuerySet[Person]:
         return queryset
     text = query.text
     if query.kind == "document":
-        keys = [Person.document_key(t, text) for t in DocumentTypeChoices.values]
-        return queryset.filter(document_hash__in=keys)
+        return queryset.filter(document_condition(queryset.model, text))
     if query.kind == "phone":
         return queryset.filter(phone=text)
     if query.kind == "digits":
         condition = Q(phone__endswith=text)
         if len(text) == 4:
-            condition |= Q(document_masked__endswith=text)
-        if len(text) >= 6:
-            condition |= Q(document_masked__startswith=text[:6])
+            condition |= Q(document_tail_hash=Person.part_key("tail", text))
+        if len(text) == 6:
+            condition |= Q(document_head_hash=Person.part_key("head", text))
         return queryset.filter(condition)
     if query.kind == "name":
         rank = Case(

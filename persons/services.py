@@ -46,7 +46,6 @@ def persons_anonymise_expired(*, today=None, batch_size: int = 1000) -> int:
     from django.utils import timezone
 
     from housing.models import Residence
-    from registry.crypto import mask
     from registry.models import AuditAction
 
     today = today or timezone.localdate()
@@ -70,12 +69,13 @@ def persons_anonymise_expired(*, today=None, batch_size: int = 1000) -> int:
                 person.document_country = "XXX"
                 person.document_number = placeholder
                 person.document_hash = Person.document_key("passport", placeholder, "XXX")
-                person.document_masked = mask(placeholder)
+                person.sync_document_columns()
                 person.phone = person.hukou_address = person.occupation = ""
                 person.name_pinyin, person.name_initials = ANONYMOUS_PINYIN
                 person.anonymised_at = now
             Person.objects.bulk_update(people, ["name", "document_type", "document_country", "document_number",
-                                                "document_hash", "document_masked", "phone", "hukou_address",
+                                                "document_hash", "document_head_hash", "document_tail_hash",
+                                                "phone", "hukou_address",
                                                 "occupation", "name_pinyin", "name_initials", "anonymised_at"])
             audit.record(action=AuditAction.UPDATE, object_type="persons.person", object_id="",
                          changes={"anonymised": len(people), "ids": ids}, reason="retention", via="task")

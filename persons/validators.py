@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum import numdb
 from stdnum.cn import uscc
-from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.iso7064 import mod_11_2
 
 from .choices import DocumentTypeChoices, SexChoices
@@ -250,15 +249,26 @@ def validate_phone(value: str) -> str:
     return normalize_phone(value)
 
 
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
 def validate_uscc(value: str) -> str:
-    """Unified social credit code (GB 32100): 18 characters with a check character."""
-    try:
-        return uscc.validate(value)
-    except StdnumError as exc:
-        reason = {
-            "InvalidLength": _("must be 18 characters"),
-            "InvalidChecksum": _("the last character (check character) does not match"),
-        }.get(type(exc).__name__, _("use digits and capital letters except I, O, S, V and Z"))
-        raise ValidationError(
-            _("Unified social credit code: %(reason)s."), code="uscc", params={"reason": reason}
-        ) from None
+    """Unified social credit code (GB 32100): 18 characters with a check character.
+
+    stdnum's ``uscc.validate`` wants the first 8 characters to be digits, but GB 32100 allows a
+    letter as the registering department and entity type (N agriculture, Y other, A military
+    establishment office...), so only the check arithmetic is taken from it.
+    """
+    number = uscc.compact(value or "")
+    reason = None
+    if len(number) != 18:
+        reason = _("must be 18 characters")
+    elif any(ch not in USCC_ALPHABET for ch in number):
+        reason = _("use digits and capital letters except I, O, S, V and Z")
+    elif not number[2:8].isdigit():
+        reason = _("characters 3–8 are the region code and must be digits")
+    elif uscc.calc_check_digit(number[:17]) != number[17]:
+        reason = _("the last character (check character) does not match")
+    if reason:
+        raise ValidationError(_("Unified social credit code: %(reason)s."), code="uscc", params={"reason": reason})
+    return number

@@ -19,7 +19,7 @@ class PersonListView(ScopedListView):
 
     def get_base_queryset(self):
         return Person.objects.select_related("registered_station").only(
-            "id", "name", "sex", "birth_date", "document_type", "document_masked", "phone",
+            "id", "name", "sex", "birth_date", "document_type", "document_number", "phone",
             "registered_station__name",
         )
 

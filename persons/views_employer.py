@@ -48,7 +48,7 @@ class EmployerDetailView(StaffPageMixin, ScopedDetailView):
             Employment.objects.visible_to(user)
             .filter(employer=employer, end_date__isnull=True)
             .select_related("person")
-            .only("id", "job_title", "start_date", "person__id", "person__name", "person__document_masked")
+            .only("id", "job_title", "start_date", "person__id", "person__name", "person__document_number")
             .annotate(person_visible=Exists(Person.objects.visible_to(user).filter(pk=OuterRef("person_id"))))
             .order_by("person__name_pinyin", "id")
         )

@@ -44,7 +44,7 @@ _SYSTEM = AuditContext(via="system")
 _context: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar("audit_context", default=None)
 
 # Fields whose value is never written to the trail; a change shows as "changed" only.
-SECRET_FIELDS = {"document_number", "document_hash"}
+SECRET_FIELDS = {"document_number", "document_hash", "document_head_hash", "document_tail_hash"}
 # Derived or bookkeeping fields: recording them would only add noise.
 IGNORED_FIELDS = {"version", "updated_at", "created_at", "name_pinyin", "name_initials"}
 
@@ -155,7 +155,10 @@ def _diff(instance, created: bool) -> dict:
             continue
         if not created and old == new:
             continue
-        if name in SECRET_FIELDS:  # document_masked carries the visible part of the change
+        if name in SECRET_FIELDS:
+            # Only that the number changed: even its masked parts, beside the birth date, would rebuild it.
+            if name == "document_number":
+                changes[name] = ["", "changed"] if not created else ["", "set"]
             continue
         changes[name] = [_display(old), _display(new)]
     return changes

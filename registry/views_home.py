@@ -51,6 +51,6 @@ class HomeView(LoginRequiredMixin, View):
         occupants = defaultdict(list)
         current = Residence.objects.visible_to(request.user).filter(status__in=["active", "unconfirmed"])
         for residence in current.select_related("person").only(
-                "unit_id", "status", "start_date", "person__name", "person__document_masked"):
+                "unit_id", "status", "start_date", "person__name", "person__document_number"):
             occupants[residence.unit_id].append(residence)
         return render(request, "portal_home.html", {"properties": properties, "occupants": occupants})

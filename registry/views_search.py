@@ -6,9 +6,8 @@ from django.shortcuts import render
 from django.views import View
 
 from housing.models import Landlord, Property
-from persons.choices import DocumentTypeChoices
 from persons.models import Person
-from persons.selectors import classify, person_search
+from persons.selectors import classify, document_condition, person_search
 
 from .scoping import scope_for
 
@@ -27,7 +26,7 @@ class SearchView(LoginRequiredMixin, View):
             user = request.user
             persons = person_search(
                 Person.objects.visible_to(user).select_related("registered_station").only(
-                    "id", "name", "sex", "birth_date", "document_masked", "phone", "registered_station__name"),
+                    "id", "name", "sex", "birth_date", "document_number", "phone", "registered_station__name"),
                 raw)
             context["page_obj"] = Paginator(persons, 20).get_page(request.GET.get("page"))
             query = classify(raw)
@@ -39,8 +38,7 @@ class SearchView(LoginRequiredMixin, View):
             if query.kind == "pinyin":
                 landlord_match |= Q(name_initials__startswith=text) | Q(name_pinyin__startswith=text)
             if query.kind == "document":
-                landlord_match |= Q(document_hash__in=[
-                    Landlord.document_key(t, text) for t in DocumentTypeChoices.values])
+                landlord_match |= document_condition(Landlord, text)
             context["landlords"] = Landlord.objects.visible_to(user).filter(landlord_match).order_by(
                 "name_pinyin")[:OTHER_RESULTS]
         template = "search_results.html" if getattr(request, "htmx", False) else "search.html"

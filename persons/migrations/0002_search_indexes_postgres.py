@@ -10,7 +10,6 @@ INDEXES = [
     ("person_initials_prefix", "persons_person USING btree (name_initials varchar_pattern_ops)"),
     ("person_name_trgm", "persons_person USING gin (name gin_trgm_ops)"),
     ("person_phone_trgm", "persons_person USING gin (phone gin_trgm_ops)"),
-    ("person_masked_trgm", "persons_person USING gin (document_masked gin_trgm_ops)"),
 ]
 
 

@@ -64,3 +64,10 @@ def test_visible_parts_of_a_document_number_and_phone_tail(people):
 
 def test_search_never_crosses_the_scope(people, staff_b):
     assert not person_search(Person.objects.visible_to(staff_b), "张").exists()
+
+
+def test_a_passport_number_finds_its_holder_whatever_the_country(station_a):
+    holder = PersonFactory(document_type="passport", document_country="KOR", document_number="M12345678",
+                           registered_station=station_a, sex="F", birth_date="1990-01-01")
+    assert list(person_search(Person.objects.all(), "m12345678")) == [holder]
+    assert not person_search(Person.objects.all(), "M12345679").exists()

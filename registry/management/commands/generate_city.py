@@ -22,7 +22,7 @@ from pypinyin import Style, lazy_pinyin
 
 from persons.identity import current_region_codes
 from persons.models import Person
-from registry.crypto import encrypt, mask
+from registry.crypto import encrypt
 
 CHUNK = 50_000
 TABLES = ["persons_person", "persons_employer", "persons_employment", "housing_landlord", "housing_property",
@@ -158,7 +158,7 @@ class Command(BaseCommand):
         self.person_station = []
         now = timezone.now()
         seen = set()
-        key = Person.document_key
+        key, part = Person.document_key, Person.part_key
 
         def rows():
             for n in range(count):
@@ -178,10 +178,12 @@ class Command(BaseCommand):
                 self.person_station.append(station_id)
                 phone = f"1{self.rng.choice('3456789')}{self.rng.randrange(10 ** 9):09d}"
                 yield (self.first_person + n, "resident_id", "", encrypt(number), key("resident_id", number),
-                       mask(number), name, full, initials, sex, born, phone, "", "", station_id, None, now, now, 1)
+                       part("head", number[:6]), part("tail", number[-4:]), name, full, initials, sex, born, phone,
+                       "", "", station_id, None, now, now, 1)
 
         self.load("persons_person", ["id", "document_type", "document_country", "document_number", "document_hash",
-                                     "document_masked", "name", "name_pinyin", "name_initials", "sex", "birth_date",
+                                     "document_head_hash", "document_tail_hash", "name", "name_pinyin",
+                                     "name_initials", "sex", "birth_date",
                                      "phone", "hukou_address", "occupation", "registered_station_id",
                                      "anonymised_at", "created_at", "updated_at", "version"], rows())
         self.person_count = count
@@ -222,12 +224,14 @@ class Command(BaseCommand):
                         break
                 name, full, initials = self.name()
                 yield (self.first_landlord + n, "resident_id", "", encrypt(number),
-                       Person.document_key("resident_id", number), mask(number), name,
+                       Person.document_key("resident_id", number), Person.part_key("head", number[:6]),
+                       Person.part_key("tail", number[-4:]), name,
                        full, initials, f"139{self.rng.randrange(10 ** 8):08d}", "",
                        self.rng.choice(self.station_ids), None, now, now, 1)
 
         self.load("housing_landlord", ["id", "document_type", "document_country", "document_number",
-                                       "document_hash", "document_masked", "name", "name_pinyin", "name_initials",
+                                       "document_hash", "document_head_hash", "document_tail_hash", "name",
+                                       "name_pinyin", "name_initials",
                                        "phone", "address", "station_id", "user_id", "created_at", "updated_at",
                                        "version"], landlords())
         kinds = [k for k, _ in PROPERTY_TYPES]
@@ -241,7 +245,8 @@ class Command(BaseCommand):
                 community_id, station_id = self.communities[n % len(self.communities)]
                 kind = self.rng.choices(kinds, cum_weights=cumulative)[0]
                 landlord = None if kind == "dormitory" else self.first_landlord + self.rng.randrange(landlord_count)
-                employer = self.first_employer + self.rng.randrange(self.employer_count) if kind == "dormitory" else None
+                employer = (self.first_employer + self.rng.randrange(self.employer_count)
+                            if kind == "dormitory" else None)
                 signed = self.today - datetime.timedelta(days=self.rng.randrange(30, 1500)) \
                     if self.rng.random() < 0.8 else None
                 self.properties.append((pk, station_id, kind))
