@@ -13,11 +13,13 @@ logger = logging.getLogger(__name__)
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 3}
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900, **RETRY)
-def rating_recalculate_all(run: str | None = None, batch_size: int | None = None) -> int:
-    """Nightly: rate every property (resumable: a rerun of the same run skips finished batches)."""
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900, **RETRY)
+def rating_recalculate_all(self, run: str | None = None, batch_size: int | None = None) -> int:
+    """Nightly: rate every property. Resumable: a redelivered message keeps its task id, so the
+    rerun carries the same run label (even past midnight) and skips the batches already done."""
     from .rating import BATCH_SIZE, property_rate_all
 
+    run = run or (f"task-{self.request.id}" if self.request.id else None)
     with audit_context(via="task"), recorded("rating_recalculate_all") as run_log:
         rated = property_rate_all(run=run, batch_size=batch_size or BATCH_SIZE)
         run_log.rows_changed = rated
