@@ -41,6 +41,7 @@ class DocumentLookupForm(BootstrapFormMixin, forms.Form):
                                       initial=DocumentTypeChoices.RESIDENT_ID)
     document_country = forms.CharField(label=_("Issuing country"), required=False, max_length=3,
                                        help_text=_("Passports only: three-letter code, e.g. KOR."))
+    prefill_unit = forms.CharField(required=False, widget=forms.HiddenInput())
     document_number = forms.CharField(
         label=_("Document number"), max_length=32,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True, "inputmode": "text",

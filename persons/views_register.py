@@ -23,7 +23,19 @@ class RegisterView(LoginRequiredMixin, PermissionRequiredMixin, View):
     template_name = "persons/register.html"
 
     def get(self, request):
-        return self.render_step("lookup", DocumentLookupForm())
+        # "Found someone unregistered" on a visit links here with the unit to pre-select.
+        return self.render_step("lookup", DocumentLookupForm(initial={"prefill_unit": request.GET.get("unit", "")}))
+
+    def place_initial(self, form) -> dict:
+        """Community, property and unit for step two, from a unit chosen before step one."""
+        from housing.models import Unit
+
+        unit_id = str(form.cleaned_data.get("prefill_unit") or "")
+        unit = Unit.objects.visible_to(self.request.user).select_related("property").filter(
+            pk=unit_id).first() if unit_id.isdigit() else None
+        if unit is None:
+            return {}
+        return {"community": unit.property.community_id, "property": unit.property_id, "unit": unit.pk}
 
     def post(self, request):
         step = request.POST.get("step")
@@ -39,9 +51,10 @@ class RegisterView(LoginRequiredMixin, PermissionRequiredMixin, View):
         doc = {k: form.cleaned_data[k] for k in ("document_type", "document_country", "document_number")}
         existing = Person.objects.visible_to(self.request.user).filter(
             document_type=doc["document_type"], document_hash=form.document_key()).first()
+        place = self.place_initial(form)
         if existing is not None:
-            return self.render_step("move", MoveHereForm(initial=doc), person=existing)
-        return self.render_step("register", RegisterPersonForm(initial={**doc, **form.derived_initial()}))
+            return self.render_step("move", MoveHereForm(initial={**doc, **place}), person=existing)
+        return self.render_step("register", RegisterPersonForm(initial={**doc, **form.derived_initial(), **place}))
 
     def submit(self, form, step):
         form.setup_places(self.request.user)

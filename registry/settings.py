@@ -128,6 +128,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "registry.context_processors.scope",
+                "registry.context_processors.notifications",
             ],
         },
     },
@@ -295,6 +296,11 @@ CELERY_BEAT_SCHEDULE = {
     "persons-anonymise": {
         "task": "persons.tasks.persons_anonymise_task",
         "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": DAY - 600},
+    },
+    "imports-tidy": {
+        "task": "housing.tasks.imports_tidy_task",
+        "schedule": crontab(hour=4, minute=0),
         "options": {"expires": DAY - 600},
     },
     "audit-purge-expired": {

@@ -134,3 +134,18 @@ def test_person_known_only_to_another_station_is_registered_without_revealing_th
     elsewhere.refresh_from_db()
     assert elsewhere.status == "ended"
     assert Person.objects.count() == 1
+
+
+def test_unit_chosen_on_a_visit_is_preselected_in_step_two(staff_client, unit_a, community_b):
+    number = make_resident_id(birth_date=BORN, sex="F")
+    page = staff_client.get(URL, {"unit": unit_a.pk})
+    assert f'value="{unit_a.pk}"' in page.content.decode()
+    response = staff_client.post(URL, {"step": "lookup", "document_type": "resident_id", "document_number": number,
+                                       "prefill_unit": unit_a.pk})
+    initial = response.context["form"].initial
+    assert (initial["community"], initial["property"], initial["unit"]) == (
+        unit_a.property.community_id, unit_a.property_id, unit_a.pk)
+    foreign = UnitFactory(property__community=community_b)
+    response = staff_client.post(URL, {"step": "lookup", "document_type": "resident_id", "document_number": number,
+                                       "prefill_unit": foreign.pk})
+    assert "unit" not in response.context["form"].initial  # another station's unit is not offered

@@ -1,0 +1,56 @@
+"""Filters for the patrol lists; the HTML pages and the API share them."""
+
+import datetime
+
+import django_filters
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import ResidencePermit
+
+
+def permit_expiry_window(today: datetime.date | None = None) -> tuple[datetime.date, datetime.date]:
+    """(today, the last day counted as "expiring soon") — the reminder window of PRODUCT.md."""
+    today = today or timezone.localdate()
+    return today, today + datetime.timedelta(days=settings.REGISTRY["PERMIT_REMINDER_DAYS"])
+
+
+class PermitStatusChoices:
+    VALID = "valid"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    choices = [(VALID, _("Valid")), (EXPIRING, _("Expiring soon")), (EXPIRED, _("Expired"))]
+
+
+class ResidencePermitFilterSet(django_filters.FilterSet):
+    """Find permits by number or holder's name; narrow to valid, expiring soon or expired."""
+
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"))
+    status = django_filters.ChoiceFilter(choices=PermitStatusChoices.choices, method="filter_status",
+                                         label=_("Status"), empty_label=_("Any"))
+    ordering = django_filters.OrderingFilter(
+        fields=(("expires_on", "expires"), ("issued_on", "issued"), ("number", "number")),
+        field_labels={"expires_on": _("Expires on"), "issued_on": _("Issued on"), "number": _("Permit number")},
+    )
+
+    class Meta:
+        model = ResidencePermit
+        fields = []
+
+    def filter_q(self, queryset, name, value):
+        text = value.strip()[:100]
+        if not text:
+            return queryset
+        return queryset.filter(Q(number__istartswith=text) | Q(person__name__startswith=text))
+
+    def filter_status(self, queryset, name, value):
+        today, soon = permit_expiry_window()
+        if value == PermitStatusChoices.EXPIRED:
+            return queryset.filter(expires_on__lt=today)
+        if value == PermitStatusChoices.EXPIRING:
+            return queryset.filter(expires_on__gte=today, expires_on__lte=soon)
+        if value == PermitStatusChoices.VALID:
+            return queryset.filter(expires_on__gte=today)
+        return queryset

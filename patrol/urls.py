@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "patrol"
+
+urlpatterns = [
+    path("properties/<int:pk>/visit/", views.VisitCreateView.as_view(), name="visit_create"),
+    path("properties/<int:pk>/inspection/", views.InspectionCreateView.as_view(), name="inspection_create"),
+    path("permits/", views.PermitListView.as_view(), name="permit_list"),
+    path("permits/issue/<int:pk>/", views.PermitIssueView.as_view(), name="permit_issue"),
+    path("permits/<int:pk>/endorse/", views.PermitEndorseView.as_view(), name="permit_endorse"),
+    path("tasks/", views.TaskRunListView.as_view(), name="task_runs"),
+]

@@ -1,0 +1,271 @@
+"""schemathesis against the live OpenAPI schema: every operation, as a staff user with an API token.
+
+The schema is loaded from the app itself over WSGI (``/api/schema/`` needs a login, so the token is
+sent), and every request runs in-process against the test database, seeded with a small world in the
+staff user's station and the neighbouring one (``conftest.world``). Path ids, foreign keys and document
+numbers are drawn partly from the seeded records, so that reads and writes reach real rows, not only 404s.
+
+Checks: no 5xx, 2xx bodies conform to the schema, documented content types and headers, and every
+4xx uses the documented error format (a custom check). Bugs the fuzzer found are pinned below as
+deterministic ``xfail(strict=True)`` tests, and the fuzz test steps around exactly those inputs, so a
+new failure is never hidden behind an old one.
+"""
+
+import logging
+import os
+from urllib.parse import urlsplit
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
+from django.urls import Resolver404, resolve
+from hypothesis import HealthCheck, assume, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+)
+
+from housing.models import Landlord, Property, Residence, Unit
+from persons.identity import make_resident_id
+from persons.models import Employer, Employment, Person
+from registry.models import ApiToken, Community
+from registry.services import api_token_create
+from registry.wsgi import application
+
+from .conftest import token_client
+
+# Bounded for CI (about a minute on two idle cores); raise both for a deeper local run.
+MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "20"))
+SEED = int(os.environ.get("API_FUZZ_SEED", "20261121"))
+
+REGISTER_500 = (
+    "BUG: POST /api/v1/persons/register/ with a non-string document_type (a list or an object) is a 500: "
+    "RegisterSerializer.validate_document_number reads the raw initial_data['document_type'] and "
+    "persons.validators.validate_document does DOCUMENT_VALIDATORS[document_type] -> TypeError: unhashable type")
+UNIT_WITHOUT_OCCUPANTS = (
+    "BUG: POST /api/v1/units/ answers 201 without `occupants`, which the schema marks required: the created "
+    "instance is not annotated by units_with_occupancy()")
+HTML_404 = (
+    "BUG: an /api/ path the router does not match (e.g. /api/v1/persons/0.5/, whose id fails the router's "
+    "[^/.]+) answers Django's HTML 404 page instead of the JSON error format")
+SQLITE_OVERFLOW = (
+    "BUG (SQLite): GET /api/v1/residences/?property=99999999999999999999 is a 500 (OverflowError: Python int "
+    "too large to convert to SQLite INTEGER): ResidenceFilterSet.property is a NumberFilter")
+FRACTION_FILTER = (
+    "BUG: GET /api/v1/residences/?property=1.5 is accepted and silently filters on property 1 "
+    "(ResidenceFilterSet.property is a NumberFilter: decimals pass, then get truncated)")
+UNDOCUMENTED_ERRORS = (
+    "BUG (issue 4: 'every endpoint described with its errors'): the schema documents only the success status "
+    "of each operation: no 400/401/403/404/412/428 responses, no If-Match or Idempotency-Key request headers")
+
+
+def _config(world, token_header) -> SchemathesisConfig:
+    a, b = world.a, world.b
+    ids = sorted({obj.pk for obj in (
+        *Person.objects.all(), *Landlord.objects.all(), *Property.objects.all(), *Unit.objects.all(),
+        *Residence.objects.all(), *Employer.objects.all(), *Employment.objects.all())})
+    documents = [make_resident_id(birth_date=a.person.birth_date, sex=a.person.sex) for _ in range(3)]
+    return SchemathesisConfig.from_dict({
+        "seed": SEED,
+        "headers": {"Authorization": token_header},
+        "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "with-security-parameters": False},
+        "dictionaries": {
+            "ids": {"values": ids},
+            "units": {"values": [a.unit.pk, a.dorm_unit.pk, b.unit.pk]},
+            "properties": {"values": [a.property.pk, a.dorm.pk, b.property.pk]},
+            "communities": {"values": list(Community.objects.values_list("pk", flat=True))},
+            "landlords": {"values": [a.landlord.pk, b.landlord.pk]},
+            "employers": {"values": [a.employer.pk, b.employer.pk]},
+            "stations": {"values": [world.station_a.pk, world.station_b.pk]},
+            "documents": {"values": documents},
+            "dates": {"values": ["2025-01-01", a.residence.start_date.isoformat(), a.person.birth_date.isoformat()]},
+        },
+        "parameters": {
+            "path.id": {"dictionary": "ids", "probability": 0.7},
+            "body.unit": {"dictionary": "units", "probability": 0.6},
+            "body.property": {"dictionary": "properties", "probability": 0.6},
+            "body.community": {"dictionary": "communities", "probability": 0.6},
+            "body.landlord": {"dictionary": "landlords", "probability": 0.5},
+            "body.employer": {"dictionary": "employers", "probability": 0.5},
+            "body.station": {"dictionary": "stations", "probability": 0.6},
+            "body.document_number": {"dictionary": "documents", "probability": 0.4},
+            "body.birth_date": {"dictionary": "dates", "probability": 0.4},
+            "body.start_date": {"dictionary": "dates", "probability": 0.4},
+            "query.person": {"dictionary": "ids", "probability": 0.5},
+            "query.unit": {"dictionary": "units", "probability": 0.5},
+            "query.property": {"dictionary": "properties", "probability": 0.5},
+        },
+    })
+
+
+@pytest.fixture(autouse=True)
+def _quiet_request_log():
+    """Thousands of expected 4xx answers would each log a warning; 5xx (errors) stay visible."""
+    logger = logging.getLogger("django.request")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    yield
+    logger.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Calling the WSGI app directly fires request_started/finished, whose close_old_connections() would
+    close the test's connection mid-transaction on PostgreSQL; Django's own test Client disconnects it too."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_token(world):
+    token, raw = api_token_create(user=world.users["staff_a"], name="schemathesis")
+    return token.pk, f"Token {raw}"
+
+
+@pytest.fixture
+def api_schema(request, world, api_token):
+    # schemathesis 4.32's lazy loader still reads ``Node._nodeid``, which pytest 9 renamed; give it one.
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+    _pk, header = api_token
+    return schemathesis.openapi.from_wsgi("/api/schema/", application, headers={"Authorization": header},
+                                          config=_config(world, header))
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+def _routed(case) -> bool:
+    """Whether Django's URL resolver finds a view for the request path (an id like "0.5" does not)."""
+    try:
+        resolve(urlsplit(case.formatted_path).path)
+    except Resolver404:
+        return False
+    return True
+
+
+def error_format_conformance(ctx, response, case):
+    """Every 4xx answer uses the documented error format: {"error", "detail", "fields" for validation}."""
+    if not 400 <= response.status_code < 500:
+        return None
+    content_type = response.headers.get("content-type", [""])[0]
+    if response.status_code == 404 and not content_type.startswith("application/json") and not _routed(case):
+        return None  # known: HTML_404, pinned by test_an_unrouted_api_path_answers_404_in_the_error_format
+    assert content_type.startswith("application/json"), (
+        f"a {response.status_code} answered with {content_type!r}, not the JSON error format")
+    body = response.json()
+    assert isinstance(body, dict), f"error body is not an object: {body!r}"
+    assert isinstance(body.get("error"), str) and body["error"], f"error body without an `error` code: {body!r}"
+    assert isinstance(body.get("detail"), str), f"error body without a `detail` text: {body!r}"
+    if body["error"] == "validation_error":
+        assert isinstance(body.get("fields"), dict) and body["fields"], f"a validation error without fields: {body!r}"
+    return None
+
+
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, response_headers_conformance,
+          error_format_conformance]
+PRECONDITIONED = {"PUT", "PATCH"}
+PRECONDITIONED_ACTIONS = ("/end/", "/correct/")
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@pytest.mark.django_db
+def test_every_operation_answers_without_5xx_and_as_documented(case, api_token):
+    token_pk, header = api_token
+    # The fuzzer may revoke the very token it authenticates with (POST /tokens/{id}/revoke/): keep it usable.
+    ApiToken.objects.filter(pk=token_pk).update(revoked_at=None)
+    headers = {"Authorization": header}
+    if case.method.upper() in PRECONDITIONED or case.path.endswith(PRECONDITIONED_ACTIONS):
+        # The schema does not describe If-Match (UNDOCUMENTED_ERRORS); without it every write stops at 428.
+        # "*" lets the fuzzer reach validation and the save; test_authorization_matrix covers 412/428.
+        headers["If-Match"] = "*"
+    checks = CHECKS
+    if case.operation.label == "POST /api/v1/persons/register/":
+        assume(not isinstance(case.body, dict) or isinstance(case.body.get("document_type", ""), str))  # REGISTER_500
+    if case.operation.label == "POST /api/v1/units/":
+        checks = [c for c in CHECKS if c is not response_schema_conformance]  # UNIT_WITHOUT_OCCUPANTS
+    case.call_and_validate(headers=headers, checks=checks)
+
+
+# --- what the fuzzer found, pinned as plain tests ---------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason=REGISTER_500)
+@pytest.mark.parametrize("document_type", [["resident_id"], {"type": "resident_id"}], ids=["list", "object"])
+def test_register_with_a_non_string_document_type_is_a_400(world, document_type):
+    client = token_client(world.users["staff_a"])
+    born = world.a.person.birth_date
+    response = client.post("/api/v1/persons/register/", {
+        "document_type": document_type, "document_number": make_resident_id(birth_date=born, sex="M"),
+        "name": "刘洋", "sex": "M", "birth_date": born.isoformat(), "unit": world.a.unit.pk,
+        "start_date": "2025-01-01", "reason": "work"}, format="json")
+    assert response.status_code == 400
+    assert "document_type" in response.json()["fields"]
+
+
+@pytest.mark.xfail(strict=True, reason=UNIT_WITHOUT_OCCUPANTS)
+def test_a_created_unit_carries_occupants(world):
+    client = token_client(world.users["staff_a"])
+    response = client.post("/api/v1/units/", {"property": world.a.property.pk, "label": "9-901", "capacity": 2},
+                           format="json")
+    assert response.status_code == 201
+    assert response.json().get("occupants") == 0
+
+
+@pytest.mark.xfail(strict=True, reason=HTML_404)
+@pytest.mark.parametrize("path", ["/api/v1/persons/0.5/", "/api/v1/units/1.0/", "/api/v1/no-such-thing/"])
+def test_an_unrouted_api_path_answers_404_in_the_error_format(world, path):
+    response = token_client(world.users["staff_a"]).get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"] == "not_found"
+
+
+@pytest.mark.xfail(connection.vendor == "sqlite", strict=True, reason=SQLITE_OVERFLOW)
+def test_a_huge_property_filter_is_not_a_500(world):
+    client = token_client(world.users["staff_a"])
+    client.raise_request_exception = False
+    response = client.get("/api/v1/residences/", {"property": "99999999999999999999"})
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert response.json()["results"] == []
+
+
+@pytest.mark.xfail(strict=True, reason=FRACTION_FILTER)
+def test_a_fractional_property_filter_is_a_400(world):
+    response = token_client(world.users["staff_a"]).get("/api/v1/residences/", {"property": "1.5"})
+    assert response.status_code == 400
+    assert "property" in response.json()["fields"]
+
+
+@pytest.mark.xfail(strict=True, reason=UNDOCUMENTED_ERRORS)
+def test_the_schema_describes_every_operations_errors(api_schema):
+    missing = []
+    for path, item in api_schema.raw_schema["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            wanted = {"401", "403"}
+            if "{id}" in path:
+                wanted.add("404")
+            if method != "get" or operation.get("parameters"):
+                wanted.add("400")
+            header_params = {p["name"].lower() for p in operation.get("parameters", []) if p["in"] == "header"}
+            if method in ("put", "patch") or path.endswith(PRECONDITIONED_ACTIONS):
+                wanted |= {"412", "428"}
+                if "if-match" not in header_params:
+                    missing.append(f"{method.upper()} {path}: If-Match header")
+            if method == "post" and "idempotency-key" not in header_params and not path.endswith(
+                    (*PRECONDITIONED_ACTIONS, "/unmask/", "/revoke/")):
+                missing.append(f"{method.upper()} {path}: Idempotency-Key header")
+            undocumented = wanted - set(operation["responses"])
+            if undocumented:
+                missing.append(f"{method.upper()} {path}: {sorted(undocumented)}")
+    assert not missing, "\n".join(missing)
