@@ -342,6 +342,8 @@ class Command(BaseCommand):
 
     def restore_indexes(self, definitions):
         with connection.cursor() as cursor:
+            # Inside an outer transaction (tests) deferred foreign-key checks must run before CREATE INDEX.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET maintenance_work_mem = '512MB'")
             for _name, definition in definitions:
                 cursor.execute(definition)
