@@ -169,7 +169,9 @@ DOCUMENT_VALIDATORS = {
 def validate_document(document_type: str, number: str) -> str:
     """Validate ``number`` for its type and return it normalised."""
     try:
-        validator = DOCUMENT_VALIDATORS[document_type]
+        validator = DOCUMENT_VALIDATORS[document_type] if isinstance(document_type, str) else None
+        if validator is None:
+            raise KeyError(document_type)
     except KeyError:
         raise ValidationError(_("Document type: choose one from the list."), code="invalid_choice") from None
     return validator(number)

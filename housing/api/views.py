@@ -8,6 +8,7 @@ from housing.filtersets import LandlordFilterSet, PropertyFilterSet, UnitFilterS
 from housing.models import Landlord, Property, Residence, ResidenceSourceChoices, Unit
 from housing.selectors import units_with_occupancy
 from housing.services import residence_correct, residence_end, residence_move
+from persons.models import Person
 from registry.api.mixins import IdempotentCreateMixin, VersionedMixin
 from registry.api.viewsets import RegistryModelPermissions, ScopedModelViewSet, ScopedViewSetMixin
 
@@ -43,10 +44,21 @@ class UnitViewSet(ScopedModelViewSet):
         return units_with_occupancy(super().get_queryset())
 
 
+def _scoped(model):
+    """Filter choices within the caller's scope: an id outside it is answered like one that does not exist."""
+
+    def choices(request):
+        return model.objects.visible_to(request.user) if request else model.objects.none()
+
+    return choices
+
+
 class ResidenceFilterSet(django_filters.FilterSet):
     """Residences by person, unit, property, status and verification due date."""
 
-    property = django_filters.NumberFilter(field_name="unit__property")
+    person = django_filters.ModelChoiceFilter(queryset=_scoped(Person))
+    unit = django_filters.ModelChoiceFilter(queryset=_scoped(Unit))
+    property = django_filters.ModelChoiceFilter(field_name="unit__property", queryset=_scoped(Property))
     due_before = django_filters.DateFilter(field_name="next_verification_due", lookup_expr="lte")
     ordering = django_filters.OrderingFilter(fields=(("start_date", "start_date"),
                                                      ("next_verification_due", "due")))

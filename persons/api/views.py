@@ -1,3 +1,4 @@
+import django_filters
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -73,7 +74,20 @@ class EmployerViewSet(ScopedModelViewSet):
     ordering_fields = ["id", "name", "created_at"]
 
 
+class EmploymentFilterSet(django_filters.FilterSet):
+    """Employments by person and employer, with choices only within the caller's scope."""
+
+    person = django_filters.ModelChoiceFilter(
+        queryset=lambda request: Person.objects.visible_to(request.user) if request else Person.objects.none())
+    employer = django_filters.ModelChoiceFilter(
+        queryset=lambda request: Employer.objects.visible_to(request.user) if request else Employer.objects.none())
+
+    class Meta:
+        model = Employment
+        fields = ["person", "employer"]
+
+
 class EmploymentViewSet(ScopedReadOnlyViewSet):
     queryset = Employment.objects.select_related("person", "employer")
     serializer_class = EmploymentSerializer
-    filterset_fields = ["employer", "person"]
+    filterset_class = EmploymentFilterSet

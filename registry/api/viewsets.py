@@ -26,7 +26,10 @@ class ScopedViewSetMixin:
 
 
 class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
-    pass
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_permissions(self):
+        return [*super().get_permissions(), RegistryModelPermissions()]
 
 
 class RegistryModelPermissions(permissions.DjangoModelPermissions):
