@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "persons",
     "housing",
     "patrol",
+    "portal",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ urlpatterns = [
     path("imports/", include("housing.urls_import")),
     path("exports/", include("registry.urls_export")),
     path("patrol/", include("patrol.urls")),
+    path("portal/", include("portal.urls")),
     path("notifications/", include("registry.urls_notifications")),
     path("api/v1/", include(("registry.api.urls", "registry-api"), namespace="registry-api")),
     path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),

@@ -21,7 +21,7 @@ class HomeView(LoginRequiredMixin, View):
         if scope.role == RoleChoices.ADMIN and request.user.is_staff and scope.station_ids is None:
             return redirect("admin:index")
         if scope.role in (RoleChoices.LANDLORD, RoleChoices.EMPLOYER):
-            return self.portal(request)
+            return redirect("portal:home")
         today = timezone.localdate()
         residences = Residence.objects.visible_to(request.user).select_related(
             "person", "unit__property__community")
@@ -35,22 +35,3 @@ class HomeView(LoginRequiredMixin, View):
             "overdue_count": due.filter(next_verification_due__lt=today).count(),
             "recent": recent,
         })
-
-    def portal(self, request):
-        """Landlords and employers: their properties, units, capacity and current occupants (masked)."""
-        from collections import defaultdict
-
-        from django.db.models import Prefetch
-
-        from housing.models import Property, Unit
-        from housing.selectors import units_with_occupancy
-
-        units = units_with_occupancy(Unit.objects.order_by("label"))
-        properties = Property.objects.visible_to(request.user).select_related("community").prefetch_related(
-            Prefetch("units", queryset=units)).order_by("address")
-        occupants = defaultdict(list)
-        current = Residence.objects.visible_to(request.user).filter(status__in=["active", "unconfirmed"])
-        for residence in current.select_related("person").only(
-                "unit_id", "status", "start_date", "person__name", "person__document_number"):
-            occupants[residence.unit_id].append(residence)
-        return render(request, "portal_home.html", {"properties": properties, "occupants": occupants})

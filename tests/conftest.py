@@ -70,3 +70,61 @@ def supervisor(district):
 @pytest.fixture
 def admin_user(db):
     return make_user(RoleChoices.ADMIN, username="admin")
+
+
+@pytest.fixture
+def landlord_a(station_a):
+    """A landlord of station A with a portal account (username ``landlord_a``)."""
+    from housing.factories import LandlordFactory
+
+    user = make_user(RoleChoices.LANDLORD, username="landlord_a")
+    return LandlordFactory(station=station_a, user=user, name="房东甲")
+
+
+@pytest.fixture
+def landlord_b(station_b):
+    """Another landlord, of station B, with a portal account (username ``landlord_b``)."""
+    from housing.factories import LandlordFactory
+
+    user = make_user(RoleChoices.LANDLORD, username="landlord_b")
+    return LandlordFactory(station=station_b, user=user, name="房东乙")
+
+
+@pytest.fixture
+def rental_a(landlord_a, community_a):
+    """A flat of landlord A in community A with two units (capacity 2 and 4)."""
+    from housing.factories import PropertyFactory, UnitFactory
+
+    prop = PropertyFactory(community=community_a, landlord=landlord_a, address="甲一路1号")
+    UnitFactory(property=prop, label="101室", capacity=2)
+    UnitFactory(property=prop, label="102室", capacity=4)
+    return prop
+
+
+@pytest.fixture
+def rental_b(landlord_b, community_b):
+    from housing.factories import PropertyFactory, UnitFactory
+
+    prop = PropertyFactory(community=community_b, landlord=landlord_b, address="乙一路9号")
+    UnitFactory(property=prop, label="201室", capacity=3)
+    return prop
+
+
+@pytest.fixture
+def employer_a(station_a):
+    """An employer of station A with a portal account (username ``employer_a``)."""
+    from persons.factories import EmployerFactory
+
+    user = make_user(RoleChoices.EMPLOYER, username="employer_a")
+    return EmployerFactory(station=station_a, user=user)
+
+
+@pytest.fixture
+def dormitory_a(employer_a, community_a):
+    from housing.factories import PropertyFactory, UnitFactory
+    from housing.models import PropertyTypeChoices
+
+    prop = PropertyFactory(community=community_a, landlord=None, employer=employer_a,
+                           property_type=PropertyTypeChoices.DORMITORY, address="甲工业园宿舍")
+    UnitFactory(property=prop, label="A101", capacity=8)
+    return prop
