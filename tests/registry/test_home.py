@@ -26,7 +26,9 @@ def test_landlord_home_shows_own_tenants_masked_and_nobody_elses(client, communi
     tenant = ResidenceFactory(unit=UnitFactory(property__community=community_a, property__landlord=mine))
     stranger = ResidenceFactory(unit__property__community=community_a)
     client.force_login(user)
-    body = client.get(reverse("home")).content.decode()
+    response = client.get(reverse("home"), follow=True)
+    assert response.redirect_chain == [(reverse("portal:home"), 302)]
+    body = response.content.decode()
     assert tenant.person.name in body and tenant.person.document_masked in body
     assert tenant.person.document_number not in body
     assert stranger.person.name not in body and stranger.unit.property.address not in body
