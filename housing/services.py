@@ -86,7 +86,8 @@ def residence_end(*, residence: Residence, end_date: datetime.date, note: str = 
 
 @transaction.atomic
 def residence_move(*, person: Person, unit: Unit, start_date: datetime.date, reason: str,
-                   source: str = ResidenceSourceChoices.DESK, actor=None, note: str = "") -> Residence:
+                   source: str = ResidenceSourceChoices.DESK, actor=None, note: str = "",
+                   reported_on: datetime.date | None = None) -> Residence:
     """“Moved here”: end the current registration the day the new one starts, in one step."""
     current = Residence.objects.select_for_update().filter(person=person, status__in=CURRENT).first()
     if current is not None:
@@ -94,7 +95,7 @@ def residence_move(*, person: Person, unit: Unit, start_date: datetime.date, rea
             raise ValidationError({"unit": _("Unit: the person is already registered in this unit.")})
         residence_end(residence=current, end_date=start_date, note=_("Moved to %(unit)s") % {"unit": unit})
     return residence_start(person=person, unit=unit, start_date=start_date, reason=reason, source=source,
-                           actor=actor, note=note)
+                           actor=actor, note=note, reported_on=reported_on)
 
 
 @transaction.atomic
@@ -131,7 +132,7 @@ def person_check_duplicate(*, name: str, birth_date: datetime.date, document_has
 @transaction.atomic
 def person_register(*, identity: dict, unit: Unit, start_date: datetime.date, reason: str,
                     source: str = ResidenceSourceChoices.DESK, actor=None, employer=None,
-                    job_title: str = "") -> Residence:
+                    job_title: str = "", reported_on: datetime.date | None = None) -> Residence:
     """Register a resident: find the person by document (or create them), then start the residence.
 
     A person already living elsewhere is moved here in the same transaction ("moved here").
@@ -157,7 +158,7 @@ def person_register(*, identity: dict, unit: Unit, start_date: datetime.date, re
                 setattr(person, field, identity[field])
             versioned_save(person, expected_version=None, fields=filled)
     residence = residence_move(person=person, unit=unit, start_date=start_date, reason=reason, source=source,
-                               actor=actor)
+                               actor=actor, reported_on=reported_on)
     if employer is not None:
         Employment.objects.get_or_create(person=person, employer=employer, end_date=None,
                                          defaults={"start_date": start_date, "job_title": job_title})

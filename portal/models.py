@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from patrol.models import PropertyScopedQuerySet
+from persons.choices import SexChoices
 from persons.models import IdentityDocument
 from registry.audit import audited
 from registry.crypto import EncryptedCharField
@@ -55,6 +56,9 @@ class Submission(IdentityDocument):
     document_number = EncryptedCharField(_("document number"), blank=True)
     name = models.CharField(_("tenant's name"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Passports carry neither; identity cards encode both in the number.
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    sex = models.CharField(_("sex"), max_length=1, choices=SexChoices.choices, blank=True)
     reason = models.CharField(_("reason"), max_length=16, blank=True)
     # Departures: the registration that ends. Arrivals: the registration the approval created.
     residence = models.ForeignKey("housing.Residence", null=True, blank=True, on_delete=models.PROTECT,

@@ -25,8 +25,11 @@ _REGISTRY_WRITE = [
     "housing.add_residence", "housing.change_residence", "housing.view_residence",
     "patrol.add_visit", "patrol.view_visit", "patrol.view_inspection",
     "patrol.view_residencepermit",
+    "portal.view_submission", "portal.change_submission", "portal.view_ratingappeal",
 ]
 _REGISTRY_READ = [p for p in _REGISTRY_WRITE if ".view_" in p]
+_PORTAL = ["housing.view_property", "housing.view_unit", "housing.view_residence",
+           "portal.add_submission", "portal.view_submission", "portal.add_ratingappeal", "portal.view_ratingappeal"]
 
 # Codenames are "app_label.codename"; the data migration and the tests both read this map.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -38,11 +41,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "patrol.add_inspection", "patrol.change_inspection",
         "patrol.add_residencepermit", "patrol.change_residencepermit",
         "registry.manage_landlord_accounts",
+        "portal.change_ratingappeal",
     ],
     RoleChoices.SUPERVISOR: _REGISTRY_READ
     + ["persons.unmask_document", "persons.view_access_log", "registry.view_auditevent"],
-    RoleChoices.LANDLORD: ["housing.view_property", "housing.view_unit", "housing.view_residence"],
-    RoleChoices.EMPLOYER: ["housing.view_property", "housing.view_unit", "housing.view_residence",
-                           "persons.view_employment"],
+    RoleChoices.LANDLORD: _PORTAL,
+    RoleChoices.EMPLOYER: _PORTAL + ["persons.view_employment"],
     RoleChoices.ADMIN: [],  # administrators are superusers
 }

@@ -154,6 +154,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ----------------------------------------------------------------------------------
+# Shared by every web worker: the plaque page's rate limit (django-ratelimit) counts here. Redis when
+# REDIS_URL is set (compose, CI); otherwise files under var/cache/, whose counts can miss a few hits
+# under concurrent requests (no atomic increment) but are shared by several gunicorn workers.
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "registry"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache"), "OPTIONS": {"MAX_ENTRIES": 10000}}}
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -331,6 +343,8 @@ REGISTRY = {
                        "agreement": 15},
     "RATING_STAR_THRESHOLDS": [(90, 5), (75, 4), (60, 3), (40, 2)],
     "INSPECTION_VALID_MONTHS": 12,
+    # Requests per client address to the public page behind a plaque's QR code (django-ratelimit rate).
+    "PLAQUE_RATE_LIMIT": env("REGISTRY_PLAQUE_RATE_LIMIT", "30/m"),
 }
 
 LOGGING = {
@@ -339,5 +353,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # WeasyPrint and fontTools log every rendering step of a plaque PDF at INFO.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
+                "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }

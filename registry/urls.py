@@ -3,11 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from housing.views_plaque import plaque_public
+
 from . import views_home, views_search
 
 urlpatterns = [
     path("", views_home.HomeView.as_view(), name="home"),
     path("search/", views_search.SearchView.as_view(), name="search"),
+    path("q/<str:token>/", plaque_public, name="plaque_public"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -18,6 +21,7 @@ urlpatterns = [
     path("exports/", include("registry.urls_export")),
     path("patrol/", include("patrol.urls")),
     path("portal/", include("portal.urls")),
+    path("review/", include("portal.urls_review")),
     path("notifications/", include("registry.urls_notifications")),
     path("api/v1/", include(("registry.api.urls", "registry-api"), namespace="registry-api")),
     path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),

@@ -1,11 +1,13 @@
 import datetime
 
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
 
 from housing.models import Residence
+from portal.models import Submission
 
 from .roles import RoleChoices
 from .scoping import scope_for
@@ -14,7 +16,7 @@ DUE_SOON_DAYS = 7
 
 
 class HomeView(LoginRequiredMixin, View):
-    """The user's work today: verifications due, and what they registered recently."""
+    """The user's work today: verifications due, reports waiting for review, and what they registered recently."""
 
     def get(self, request):
         scope = scope_for(request.user)
@@ -28,7 +30,15 @@ class HomeView(LoginRequiredMixin, View):
         due = residences.filter(status__in=["active", "unconfirmed"],
                                 next_verification_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
         recent = residences.filter(created_by=request.user).order_by("-created_at")[:10]
+        waiting = Submission.objects.visible_to(request.user).waiting().select_related(
+            "property", "unit", "residence__person").order_by("created_at", "id")
+        wait_days = settings.REGISTRY["SUBMISSION_WAIT_REMINDER_DAYS"]
         return render(request, "home.html", {
+            "waiting": waiting[:8],
+            "waiting_count": waiting.count(),
+            "waiting_old_count": waiting.filter(
+                created_at__lt=timezone.now() - datetime.timedelta(days=wait_days)).count(),
+            "wait_days": wait_days,
             "today": today,
             "due": due.order_by("next_verification_due", "id")[:20],
             "due_count": due.count(),

@@ -78,6 +78,8 @@ def landlord_a(station_a):
     from housing.factories import LandlordFactory
 
     user = make_user(RoleChoices.LANDLORD, username="landlord_a")
+    user.email = "landlord_a@example.org"
+    user.save(update_fields=["email"])
     return LandlordFactory(station=station_a, user=user, name="房东甲")
 
 
