@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include(("registry.api.urls", "registry-api"), namespace="registry-api")),
     path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),
     path("api/v1/", include(("housing.api.urls", "housing-api"), namespace="housing-api")),
+    path("api/v1/", include(("portal.api.urls", "portal-api"), namespace="portal-api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
