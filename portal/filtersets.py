@@ -10,7 +10,17 @@ class SubmissionFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(label=_("Report"), choices=SubmissionKindChoices.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=SubmissionStatusChoices.choices,
                                          empty_label=_("Waiting for review"))
-    is_late = django_filters.BooleanFilter(label=_("Reported late"))
+    is_late = django_filters.ChoiceFilter(label=_("Deadline"), empty_label=_("Any"),
+                                          choices=[("true", _("Reported late")), ("false", _("On time"))],
+                                          method="filter_late")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.form.fields.values():
+            field.widget.attrs["class"] = "form-select"
+
+    def filter_late(self, queryset, name, value):
+        return queryset.filter(is_late=value == "true")
 
     class Meta:
         model = Submission

@@ -42,6 +42,12 @@ def tr(message: str, language: str = "zh-hans") -> str:
         return str(translation.gettext(message))
 
 
+def trc(context: str, message: str, language: str = "zh-hans") -> str:
+    """``tr`` for a message with a translation context (``pgettext``)."""
+    with translation.override(language):
+        return str(translation.pgettext(context, message))
+
+
 def label(choice, language: str = "zh-hans") -> str:
     """A model choice's label (a lazy string) as shown in ``language``."""
     with translation.override(language):

@@ -20,7 +20,7 @@ from registry.factories import CommunityFactory, DistrictFactory, StationFactory
 from registry.models import Community
 from registry.roles import RoleChoices
 
-from .conftest import label, log_in, tr
+from .conftest import label, log_in, tr, trc
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -155,7 +155,7 @@ def test_new_staff_member_registers_finds_moves_and_deregisters_a_resident(live_
     first = timeline_entry(page, world.old_unit)
     expect(first).to_have_class(re.compile(r"\bis-current\b"))
     expect(first).to_contain_text(label(ResidenceStatusChoices.ACTIVE))
-    expect(first).to_contain_text(f"{arrived.isoformat()} – {tr('now')}")
+    expect(first).to_contain_text(f"{arrived.isoformat()} – {trc('end of a period', 'now')}")
     shot(page, "06-registered-detail")
 
     # 4. Find them by pinyin initials on the residents list, and open the record.
@@ -197,7 +197,7 @@ def test_new_staff_member_registers_finds_moves_and_deregisters_a_resident(live_
     expect(old).to_contain_text(f"{arrived.isoformat()} – {today}")
     expect(new).to_have_class(re.compile(r"\bis-current\b"))
     expect(new).to_contain_text(label(ResidenceStatusChoices.ACTIVE))
-    expect(new).to_contain_text(f"{today} – {tr('now')}")
+    expect(new).to_contain_text(f"{today} – {trc('end of a period', 'now')}")
     shot(page, "09-moved-detail")
 
     # 6. Deregister: a "Deregister" link on the current residence, a date, and the residence is ended.
@@ -224,19 +224,21 @@ def test_new_staff_member_registers_finds_moves_and_deregisters_a_resident(live_
     expect(page.locator("ol.registry-timeline a[href$='/end/']")).to_have_count(0)
     shot(page, "11-deregistered-detail")
 
-    # 7. Switch to English with the navbar's language buttons, then back.
+    # 7. Switch to English with the language buttons in the user menu, then back.
+    page.locator(".registry-user").click()
     page.locator("#main-nav").get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(detail_url)  # stays on the same page
     expect(page.locator("#main-nav").get_by_role("link", name="Residents", exact=True)).to_be_visible()
     expect(page.locator("#residences-heading")).to_have_text("Residences")
-    expect(page.locator("#main-nav").get_by_role("button", name="English")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#main-nav").get_by_role("button", name="English", include_hidden=True)).to_have_attribute("aria-pressed", "true")
     expect(new).to_contain_text("Ended")
     shot(page, "12-english")
+    page.locator(".registry-user").click()
     page.locator("#main-nav").get_by_role("button", name="简体中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page).to_have_url(detail_url)
-    expect(page.locator("#main-nav").get_by_role("button", name="简体中文")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#main-nav").get_by_role("button", name="简体中文", include_hidden=True)).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#main-nav").get_by_role("link", name=tr("Residents"), exact=True)).to_be_visible()
     shot(page, "13-chinese-again")
 

@@ -28,7 +28,8 @@ def test_landlord_home_shows_own_tenants_masked_and_nobody_elses(client, communi
     client.force_login(user)
     response = client.get(reverse("home"), follow=True)
     assert response.redirect_chain == [(reverse("portal:home"), 302)]
-    body = response.content.decode()
+    assert stranger.unit.property.address not in response.content.decode()
+    body = client.get(reverse("portal:property_detail", args=[tenant.unit.property_id])).content.decode()
     assert tenant.person.name in body and tenant.person.document_masked in body
     assert tenant.person.document_number not in body
     assert stranger.person.name not in body and stranger.unit.property.address not in body
