@@ -48,3 +48,15 @@ def verification_sweep_task() -> dict:
         run_log.rows_changed = result["opened"] + result["escalated"]
         run_log.result = str(result)
     return result
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=900, time_limit=960, **RETRY)
+def reminders_send_task() -> dict:
+    """Daily: reports waiting, late confirmations, expiring permits, waiting appeals; each sent once."""
+    from .reminders import reminders_send
+
+    with audit_context(via="task"), recorded("reminders_send") as run_log:
+        result = reminders_send()
+        run_log.rows_changed = sum(result.values())
+        run_log.result = str(result)
+    return result

@@ -306,6 +306,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=0),
         "options": {"expires": DAY - 600},
     },
+    "reminders-send": {
+        "task": "patrol.tasks.reminders_send_task",
+        "schedule": crontab(hour=7, minute=30),  # after the night's work, before the station opens
+        "options": {"expires": DAY - 600},
+    },
     "persons-anonymise": {
         "task": "persons.tasks.persons_anonymise_task",
         "schedule": crontab(hour=3, minute=0),
