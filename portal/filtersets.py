@@ -7,7 +7,7 @@ from .models import Submission, SubmissionKindChoices, SubmissionStatusChoices
 class SubmissionFilterSet(django_filters.FilterSet):
     """Filters of the review queue and the submissions API."""
 
-    kind = django_filters.ChoiceFilter(label=_("Report"), choices=SubmissionKindChoices.choices)
+    kind = django_filters.ChoiceFilter(label=_("Report"), choices=SubmissionKindChoices.choices, empty_label=_("Any"))
     status = django_filters.ChoiceFilter(label=_("Status"), choices=SubmissionStatusChoices.choices,
                                          empty_label=_("Waiting for review"))
     is_late = django_filters.ChoiceFilter(label=_("Deadline"), empty_label=_("Any"),
