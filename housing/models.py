@@ -124,6 +124,10 @@ class Property(models.Model):
     employer = models.ForeignKey("persons.Employer", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="properties", verbose_name=_("employer"))
     agreement_signed_on = models.DateField(_("responsibility agreement signed on"), null=True, blank=True)
+    # The secret in the plaque's QR code (housing/plaques.py); NULL until the first plaque is printed,
+    # so bulk-created properties need no backfill. Rotating it retires every printed copy.
+    plaque_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    plaque_token_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)

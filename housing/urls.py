@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_plaque
 
 app_name = "housing"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("properties/new/", views.PropertyCreateView.as_view(), name="property_create"),
     path("properties/<int:pk>/", views.PropertyDetailView.as_view(), name="property_detail"),
     path("properties/<int:pk>/edit/", views.PropertyUpdateView.as_view(), name="property_edit"),
+    path("properties/<int:pk>/plaque/", views_plaque.PropertyPlaqueView.as_view(), name="property_plaque"),
+    path("properties/<int:pk>/plaque/rotate/", views_plaque.PropertyPlaqueRotateView.as_view(),
+         name="property_plaque_rotate"),
     path("properties/<int:pk>/units/new/", views.UnitCreateView.as_view(), name="unit_create"),
     path("units/<int:pk>/edit/", views.UnitUpdateView.as_view(), name="unit_edit"),
     path("landlords/", views.LandlordListView.as_view(), name="landlord_list"),
