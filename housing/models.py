@@ -38,7 +38,6 @@ class ResidenceSourceChoices(models.TextChoices):
 
 
 class ResidenceStatusChoices(models.TextChoices):
-    PENDING = "pending", _("Pending review")
     ACTIVE = "active", _("Active")
     UNCONFIRMED = "unconfirmed", _("Unconfirmed")
     ENDED = "ended", _("Ended")

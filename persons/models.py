@@ -23,7 +23,7 @@ from .validators import (
     validate_uscc,
 )
 
-CURRENT_RESIDENCE_STATUSES = ("pending", "active", "unconfirmed")
+CURRENT_RESIDENCE_STATUSES = ("active", "unconfirmed")
 
 
 def name_pinyin(name: str) -> tuple[str, str]:

@@ -50,7 +50,7 @@ def persons_anonymise_expired(*, today=None, batch_size: int = 1000) -> int:
 
     today = today or timezone.localdate()
     cutoff = today - datetime.timedelta(days=settings.REGISTRY["ANONYMISE_AFTER_DAYS"])
-    current = Residence.objects.filter(person=OuterRef("pk"), status__in=["pending", "active", "unconfirmed"])
+    current = Residence.objects.filter(person=OuterRef("pk"), status__in=["active", "unconfirmed"])
     candidates = (Person.objects.filter(anonymised_at__isnull=True).exclude(Exists(current))
                   .annotate(last_left=Max("residences__end_date"))
                   .filter(Q(last_left__lt=cutoff) | Q(last_left__isnull=True, created_at__date__lt=cutoff)))
