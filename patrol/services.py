@@ -106,26 +106,56 @@ def permits_eligible(queryset, *, today: datetime.date | None = None):
     return queryset.filter(status__in=CURRENT, start_date__lte=cutoff).exclude(Exists(valid_permit))
 
 
+def permit_check_issue(*, residence: Residence, issued_on: datetime.date) -> None:
+    """Preconditions of a permit: a current residence, long enough, no valid permit yet, not post-dated."""
+    if issued_on > timezone.localdate():
+        raise ValidationError({"issued_on": _("Issued on: cannot be in the future.")})
+    if residence.status not in CURRENT:
+        raise ValidationError(_("Not eligible: this registration has ended."), code="ended")
+    since = permit_eligible_since(residence)
+    if since > issued_on:
+        raise ValidationError(_("Not eligible yet: %(months)d months of continuous residence are reached on "
+                                "%(date)s.") % {"months": settings.REGISTRY["PERMIT_ELIGIBLE_MONTHS"],
+                                                "date": since}, code="too_early")
+    if ResidencePermit.objects.filter(person_id=residence.person_id, expires_on__gte=issued_on).exists():
+        raise ValidationError(_("Not eligible: this person already holds a valid residence permit."),
+                              code="has_permit")
+
+
 @transaction.atomic
 def permit_issue(*, residence: Residence, number: str, issued_on: datetime.date, actor=None) -> ResidencePermit:
-    today = timezone.localdate()
-    if permit_eligible_since(residence) > issued_on:
-        raise ValidationError(_("Not eligible yet: six months of continuous residence are reached on %(date)s.")
-                              % {"date": permit_eligible_since(residence)})
+    permit_check_issue(residence=residence, issued_on=issued_on)
     permit = ResidencePermit(
         person=residence.person, station_id=residence.station_id, number=(number or "").strip(),
         issued_on=issued_on, last_endorsed_on=issued_on,
         expires_on=issued_on + relativedelta(months=settings.REGISTRY["PERMIT_VALID_MONTHS"]))
-    if issued_on > today:
-        raise ValidationError({"issued_on": _("Issued on: cannot be in the future.")})
     permit.full_clean()
     permit.save()
     return permit
 
 
+def permit_endorse_opens_on(permit: ResidencePermit) -> datetime.date:
+    """Endorsement opens this many days before expiry (the reminder window)."""
+    return permit.expires_on - datetime.timedelta(days=settings.REGISTRY["PERMIT_REMINDER_DAYS"])
+
+
+def permit_check_endorse(*, permit: ResidencePermit, endorsed_on: datetime.date,
+                         expected_expires_on: datetime.date | None = None) -> None:
+    if expected_expires_on is not None and expected_expires_on != permit.expires_on:
+        raise ValidationError(_("Permit %(number)s changed since this page was loaded (perhaps it was just "
+                                "endorsed); nothing was done. Check it and try again.") % {"number": permit.number},
+                              code="stale")
+    if endorsed_on < permit_endorse_opens_on(permit):
+        raise ValidationError(_("Permit %(number)s is not due for endorsement until %(date)s.") % {
+            "number": permit.number, "date": permit_endorse_opens_on(permit).isoformat()}, code="too_early")
+
+
 @transaction.atomic
-def permit_endorse(*, permit: ResidencePermit, endorsed_on: datetime.date) -> ResidencePermit:
+def permit_endorse(*, permit: ResidencePermit, endorsed_on: datetime.date,
+                   expected_expires_on: datetime.date | None = None) -> ResidencePermit:
     """Yearly endorsement: extends validity by a year from the current expiry (or today, if expired)."""
+    permit = ResidencePermit.objects.select_for_update().get(pk=permit.pk)
+    permit_check_endorse(permit=permit, endorsed_on=endorsed_on, expected_expires_on=expected_expires_on)
     base = max(permit.expires_on, endorsed_on)
     permit.last_endorsed_on = endorsed_on
     permit.expires_on = base + relativedelta(months=settings.REGISTRY["PERMIT_VALID_MONTHS"])

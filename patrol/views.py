@@ -34,6 +34,7 @@ from .models import ResidencePermit, VerificationRequest, VisitOutcomeChoices
 from .services import (
     CURRENT,
     inspection_record,
+    permit_check_issue,
     permit_eligible_since,
     permit_endorse,
     permit_issue,
@@ -226,7 +227,7 @@ class PermitIssueView(StaffPageMixin, LoginRequiredMixin, PermissionRequiredMixi
     def post(self, request, pk):
         residence = self.residence()
         form = PermitIssueForm(request.POST)
-        if self.is_eligible(residence) and form.is_valid():
+        if form.is_valid():
             try:
                 permit = permit_issue(residence=residence, number=form.cleaned_data["number"],
                                       issued_on=form.cleaned_data["issued_on"], actor=request.user)
@@ -238,13 +239,14 @@ class PermitIssueView(StaffPageMixin, LoginRequiredMixin, PermissionRequiredMixi
                 return redirect(reverse("patrol:permit_list") + "?tab=issued")
         return self.render(residence, form)
 
-    @staticmethod
-    def is_eligible(residence: Residence) -> bool:
-        return permits_eligible(Residence.objects.filter(pk=residence.pk)).exists()
-
     def render(self, residence, form):
+        try:
+            permit_check_issue(residence=residence, issued_on=timezone.localdate())
+            eligible = True
+        except ValidationError:
+            eligible = False
         return render(self.request, self.template_name, {
-            "residence": residence, "form": form, "eligible": self.is_eligible(residence),
+            "residence": residence, "form": form, "eligible": eligible,
             "eligible_since": permit_eligible_since(residence),
             "eligible_months": settings.REGISTRY["PERMIT_ELIGIBLE_MONTHS"],
         })
@@ -259,19 +261,16 @@ class PermitEndorseView(StaffPageMixin, LoginRequiredMixin, PermissionRequiredMi
     def post(self, request, pk):
         permit = get_object_for_user(ResidencePermit.objects.select_related("person"), request.user, pk=pk)
         form = PermitEndorseForm(request.POST)
-        today, soon = permit_expiry_window()
         names = {"number": permit.number, "name": permit.person.name}
-        if not form.is_valid() or form.cleaned_data["expires_on"] != permit.expires_on:
+        if not form.is_valid():
             messages.warning(request, _("Permit %(number)s changed since this page was loaded (perhaps it was just "
                                         "endorsed); nothing was done. Check it and try again.") % names)
-        elif permit.expires_on > soon:
-            messages.warning(request, _("Permit %(number)s is not due for endorsement until %(date)s.") % {
-                **names, "date": (permit.expires_on - (soon - today)).isoformat()})
         else:
             try:
-                permit = permit_endorse(permit=permit, endorsed_on=today)
+                permit = permit_endorse(permit=permit, endorsed_on=timezone.localdate(),
+                                        expected_expires_on=form.cleaned_data["expires_on"])
             except ValidationError as exc:
-                messages.error(request, " ".join(exc.messages))
+                messages.warning(request, " ".join(exc.messages))
             else:
                 messages.success(request, _("Permit %(number)s of %(name)s endorsed; valid until %(date)s.") % {
                     **names, "date": permit.expires_on.isoformat()})

@@ -124,6 +124,37 @@ def test_permit_eligibility_starts_at_six_months(unit_a, officer_a):
     assert six_months not in permits_eligible(Residence.objects.all(), today=D(2026, 6, 1))
 
 
+def test_a_second_permit_and_a_permit_for_an_ended_registration_are_refused(unit_a):
+    from django.core.exceptions import ValidationError
+
+    resident = ResidenceFactory(unit=unit_a, start_date=D(2025, 1, 1))
+    permit_issue(residence=resident, number="JZZ-3", issued_on=D(2025, 12, 1))
+    with pytest.raises(ValidationError) as second:
+        permit_issue(residence=resident, number="JZZ-4", issued_on=D(2025, 12, 1))
+    assert second.value.code == "has_permit"
+    gone = ResidenceFactory(unit=unit_a, start_date=D(2024, 1, 1), status="ended", end_date=D(2025, 1, 1))
+    with pytest.raises(ValidationError) as ended:
+        permit_issue(residence=gone, number="JZZ-5", issued_on=D(2025, 12, 1))
+    assert ended.value.code == "ended"
+
+
+def test_endorsement_opens_thirty_days_before_expiry(unit_a):
+    from django.core.exceptions import ValidationError
+
+    from patrol.services import permit_endorse
+
+    resident = ResidenceFactory(unit=unit_a, start_date=D(2024, 1, 1))
+    permit = permit_issue(residence=resident, number="JZZ-6", issued_on=D(2025, 1, 1))  # expires 2026-01-01
+    with pytest.raises(ValidationError) as early:
+        permit_endorse(permit=permit, endorsed_on=D(2025, 12, 1))
+    assert early.value.code == "too_early"
+    with pytest.raises(ValidationError) as stale:
+        permit_endorse(permit=permit, endorsed_on=D(2025, 12, 2), expected_expires_on=D(2025, 12, 31))
+    assert stale.value.code == "stale"
+    permit = permit_endorse(permit=permit, endorsed_on=D(2025, 12, 2), expected_expires_on=D(2026, 1, 1))
+    assert permit.expires_on == D(2027, 1, 1)
+
+
 def test_anonymisation_after_three_years_without_a_residence(community_a, station_a):
     with time_machine.travel(datetime.datetime(2020, 1, 1, 10, 0), tick=False):
         gone = ResidenceFactory(unit__property__community=community_a, start_date=D(2019, 1, 1))
