@@ -166,6 +166,14 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(VAR_DIR / "cache"), "OPTIONS": {"MAX_ENTRIES": 10000}}}
 
+# Behind a reverse proxy every request comes from the proxy's address: name the header the proxy
+# sets with the client's address (e.g. HTTP_X_REAL_IP) so that rate limits and login lock-outs count
+# per client, not per proxy. Empty: REMOTE_ADDR (no proxy, or one that rewrites it).
+CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", "")
+if CLIENT_IP_HEADER:
+    RATELIMIT_IP_META_KEY = CLIENT_IP_HEADER
+    AXES_IPWARE_META_PRECEDENCE_ORDER = (CLIENT_IP_HEADER, "REMOTE_ADDR")
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
