@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from housing.views_plaque import plaque_public
+from registry.api.views import ApiNotFoundView
 
 from . import views_home, views_search
 
@@ -29,5 +30,6 @@ urlpatterns = [
     path("api/v1/", include(("portal.api.urls", "portal-api"), namespace="portal-api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    re_path(r"^api/", ApiNotFoundView.as_view()),
     path("admin/", admin.site.urls),
 ]

@@ -43,6 +43,18 @@ class UnitViewSet(ScopedModelViewSet):
     def get_queryset(self):
         return units_with_occupancy(super().get_queryset())
 
+    def _annotated(self, serializer):
+        """The written unit as lists show it, with ``occupants`` (a fresh row has none to count yet)."""
+        serializer.instance = self._written = units_with_occupancy(Unit.objects.filter(pk=serializer.instance.pk)).get()
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        self._annotated(serializer)
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        self._annotated(serializer)
+
 
 def _scoped(model):
     """Filter choices within the caller's scope: an id outside it is answered like one that does not exist."""

@@ -3,7 +3,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -74,3 +74,15 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
         token = self.get_object()
         api_token_revoke(token=token)
         return Response(ApiTokenSerializer(token).data)
+
+
+class ApiNotFoundView(APIView):
+    """Any /api/ path no route matches: a 404 in the API's error format, not Django's HTML page."""
+
+    permission_classes = []
+    authentication_classes = []
+    schema = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise NotFound()
