@@ -255,7 +255,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "registry.api.filters.FilterSetOrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "registry.api.schema.RegistryAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.RegistryCursorPagination",
     "PAGE_SIZE": 50,
 }
