@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views_review
+from .views_roster import StaffRosterView
 
 app_name = "review"
 
@@ -9,5 +10,6 @@ urlpatterns = [
     path("approve/", views_review.SubmissionBulkApproveView.as_view(), name="bulk_approve"),
     path("appeals/", views_review.AppealListView.as_view(), name="appeal_list"),
     path("appeals/<int:pk>/answer/", views_review.AppealAnswerView.as_view(), name="appeal_answer"),
+    path("roster/<int:pk>/", StaffRosterView.as_view(), name="roster"),
     path("<int:pk>/<str:decision>/", views_review.SubmissionDecideView.as_view(), name="decide"),
 ]

@@ -153,6 +153,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A roster comparison of a large dormitory posts one checkbox per change (Django's default is 1000 fields).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 10_000)
 
 # --- Cache ----------------------------------------------------------------------------------
 # Shared by every web worker: the plaque page's rate limit (django-ratelimit) counts here. Redis when
