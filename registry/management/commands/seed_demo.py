@@ -55,6 +55,8 @@ class Command(BaseCommand):
         with audit_context(via="seed_demo"):
             created = self.seed_data()
             self.seed_users()
+            if created:
+                self.seed_reports()
         self.stdout.write(self.style.SUCCESS("Demo data created." if created else "Demo data already present."))
         self.print_logins()
 
@@ -169,6 +171,25 @@ class Command(BaseCommand):
                 if employer.user_id != user.pk:
                     employer.user = user
                     employer.save(update_fields=["user"])
+
+    def seed_reports(self):
+        """Two arrivals from the demo landlord waiting in 东湖派出所's review queue (one reported late)."""
+        from django.contrib.auth import get_user_model
+
+        from portal.services import submission_report_arrival
+
+        user = get_user_model().objects.get(username="landlord")
+        prop = Property.objects.filter(landlord__user=user).order_by("id").first()
+        unit = prop.units.order_by("label").first()
+        rng = random.Random(7)
+        today = datetime.date.today()
+        arrivals = (("林晓燕", datetime.date(1996, 4, 2), 1), ("马建军", datetime.date(1989, 9, 17), 6))
+        for name, born, days_ago in arrivals:
+            submission_report_arrival(
+                prop=prop, unit=unit, actor=user, document_type="resident_id", name=name,
+                document_number=make_resident_id(birth_date=born, sex="F" if name == "林晓燕" else "M", rng=rng),
+                phone=f"139{rng.randrange(10**8):08d}", date=today - datetime.timedelta(days=days_ago),
+                reason="work")
 
     def print_logins(self):
         self.stdout.write("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
