@@ -15,6 +15,7 @@ class Component:
     label: str
     points: int | None  # None: no data, not counted
     maximum: int
+    evidence: str
     advice: str
 
     @property
@@ -56,13 +57,45 @@ def _advice(rating, key: str, maximum: int) -> str:
         "days": settings.REGISTRY["REMINDER_ANSWER_DAYS"]}
 
 
+def _evidence(rating, key: str) -> str:
+    """What the component was computed from, in numbers the owner can check."""
+    if key == "registration":
+        if rating.registration is None:
+            return _("No arrivals or departures in the last 12 months.")
+        return _("Reported within the deadline: %(a)d of %(b)d arrivals, %(c)d of %(d)d departures "
+                 "(last 12 months).") % {"a": rating.arrivals_on_time, "b": rating.arrivals,
+                                         "c": rating.departures_on_time, "d": rating.departures}
+    if key == "verification":
+        if rating.verification is None:
+            return _("No current residents.")
+        return _("%(overdue)d of %(current)d current residents overdue for verification.") % {
+            "overdue": rating.overdue_residents, "current": rating.current_residents}
+    if key == "inspection":
+        if not rating.last_inspection_on:
+            return _("No inspection recorded.")
+        date = rating.last_inspection_on.isoformat()
+        return (_("Last inspection passed on %(date)s.") if rating.last_inspection_passed
+                else _("Last inspection failed on %(date)s.")) % {"date": date}
+    if key == "occupancy":
+        return ngettext("%(count)d unit over capacity.", "%(count)d units over capacity.",
+                        rating.units_over_capacity) % {"count": rating.units_over_capacity}
+    if not rating.agreement_signed_on:
+        return _("Agreement not signed.")
+    return ngettext("Agreement signed on %(date)s; %(count)d request unanswered for more than %(days)d days.",
+                    "Agreement signed on %(date)s; %(count)d requests unanswered for more than %(days)d days.",
+                    rating.requests_unanswered) % {
+        "date": rating.agreement_signed_on.isoformat(), "count": rating.requests_unanswered,
+        "days": settings.REGISTRY["REMINDER_ANSWER_DAYS"]}
+
+
 def rating_explained(rating) -> dict | None:
     """The rating's components with points, maximum and advice, and the points to the next star."""
     if rating is None:
         return None
     weights = settings.REGISTRY["RATING_WEIGHTS"]
     components = [Component(key=key, label=str(RatingComponentChoices(key).label), points=getattr(rating, key),
-                            maximum=weights[key], advice=_advice(rating, key, weights[key]))
+                            maximum=weights[key], evidence=_evidence(rating, key),
+                            advice=_advice(rating, key, weights[key]))
                   for key in RatingComponentChoices.values]
     next_star = None
     if rating.total is not None:

@@ -363,3 +363,21 @@ def test_landlord_appeals_a_component_and_the_officer_answers(client, landlord_a
     assert note.body == "已安排复查"
     client.force_login(landlord_a.user)
     assert "已安排复查" in client.get(reverse("portal:property_detail", args=[rental_a.pk])).content.decode()
+
+
+def test_portal_rating_shows_each_components_evidence_and_advice(client, landlord_a, rental_a, settings):
+    settings.LANGUAGE_CODE = "en"
+    rating = rate(rental_a, 3)
+    PropertyRating.objects.filter(pk=rating.pk).update(
+        registration=15, arrivals=4, arrivals_on_time=2, departures=0, departures_on_time=0,
+        units_over_capacity=1, occupancy=0, last_inspection_on=TODAY - datetime.timedelta(days=30),
+        last_inspection_passed=False, inspection=0)
+    client.force_login(landlord_a.user)
+    page = client.get(reverse("portal:property_detail", args=[rental_a.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    components = {c.key: c for c in page.context["explained"]["components"]}
+    assert components["registration"].evidence.startswith("Reported within the deadline: 2 of 4 arrivals")
+    assert "2 moves were reported late" in components["registration"].advice
+    assert components["occupancy"].evidence == "1 unit over capacity."
+    assert "failed" in components["inspection"].evidence and "inspect again" in components["inspection"].advice
+    body = page.content.decode()
+    assert "1 unit over capacity." in body and "15 / 30" in body
