@@ -6,11 +6,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from housing.views_plaque import plaque_public
 from registry.api.views import ApiNotFoundView
 
-from . import views_home, views_search
+from . import views_dashboard, views_home, views_search
 
 urlpatterns = [
     path("", views_home.HomeView.as_view(), name="home"),
     path("search/", views_search.SearchView.as_view(), name="search"),
+    path("dashboard/", views_dashboard.DashboardView.as_view(), name="dashboard"),
     path("q/<str:token>/", plaque_public, name="plaque_public"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

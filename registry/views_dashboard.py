@@ -1,0 +1,69 @@
+"""Dashboards: a station's figures at a glance, and for supervisors every station of the district side by side."""
+
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views import View
+
+from .dashboards import StationFigures, moves_by_month, station_figures
+from .models import Station
+from .scoping import scope_for
+
+CHART_STEP = 40  # SVG units per month
+CHART_BASE = 130  # the bars' baseline; month labels sit below it
+
+
+def _scale(values, height: int = 120) -> tuple[int, list]:
+    """The chart's maximum and each value's bar height in SVG units (0 stays 0, anything else ≥ 1)."""
+    top = max([*values, 1])
+    return top, [0 if not v else max(1, round(height * v / top)) for v in values]
+
+
+class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """``/dashboard/``: the user's station, or their district's stations (``?station=`` opens one)."""
+
+    permission_required = "persons.view_person"
+
+    def get(self, request):
+        scope = scope_for(request.user)
+        if scope.is_global:
+            stations = Station.objects.select_related("district").order_by("code")
+        elif scope.station_ids:
+            stations = Station.objects.filter(pk__in=scope.station_ids).select_related("district").order_by("code")
+        else:
+            raise PermissionDenied
+        stations = list(stations)
+        chosen = request.GET.get("station")
+        if chosen:
+            stations = [s for s in stations if str(s.pk) == chosen]
+            if not stations:
+                raise Http404
+        today = timezone.localdate()
+        figures = station_figures([s.pk for s in stations], today=today)
+        months = moves_by_month([s.pk for s in stations], today=today)
+        top, arrival_bars = _scale([m["arrivals"] for m in months])
+        _top, departure_bars = _scale([m["departures"] for m in months] + [top])
+        for index, (month, arrival, departure) in enumerate(zip(months, arrival_bars, departure_bars, strict=False)):
+            month.update(x=index * CHART_STEP, label_x=index * CHART_STEP + CHART_STEP // 2,
+                         arrival_y=CHART_BASE - arrival, arrival_h=arrival,
+                         departure_y=CHART_BASE - departure, departure_h=departure)
+        rows = [(station, figures[station.pk]) for station in stations]
+        total = StationFigures(station_id=0)
+        for _station, stats in rows:
+            for name in ("residents", "unconfirmed", "overdue", "due_soon", "properties", "waiting", "waiting_old",
+                         "reports_year", "late_year", "permits_expiring", "escalated"):
+                setattr(total, name, getattr(total, name) + getattr(stats, name))
+            for stars, count in stats.stars.items():
+                total.stars[stars] = total.stars.get(stars, 0) + count
+        star_top = max([*total.stars.values(), 1])
+        star_rows = [(stars, count, round(100 * count / star_top)) for stars, count in
+                     sorted(total.stars.items(), reverse=True)]
+        return render(request, "dashboard.html", {
+            "today": today, "rows": rows, "total": total, "single": len(stations) == 1,
+            "station": stations[0] if len(stations) == 1 else None,
+            "months": months, "chart_top": top, "star_rows": star_rows,
+            "chart_width": CHART_STEP * len(months), "chart_base": CHART_BASE,
+            "can_choose": len(stations) > 1 or bool(chosen),
+        })

@@ -1,0 +1,91 @@
+"""Dashboards: the right figures, each station's own, a fixed number of queries, and no one outside scope."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from housing.factories import ResidenceFactory
+from patrol.models import PropertyRating
+from portal.models import Submission
+from registry.dashboards import moves_by_month, station_figures
+
+TODAY = timezone.localdate()
+
+
+@pytest.fixture
+def world(rental_a, rental_b, landlord_a):
+    unit_a, unit_b = rental_a.units.first(), rental_b.units.first()
+    overdue = ResidenceFactory(unit=unit_a, next_verification_due=TODAY - datetime.timedelta(days=3),
+                               start_date=TODAY - datetime.timedelta(days=40))
+    ResidenceFactory(unit=unit_a, status="unconfirmed", next_verification_due=TODAY + datetime.timedelta(days=3),
+                     start_date=TODAY - datetime.timedelta(days=400))
+    ResidenceFactory(unit=unit_a, status="ended", start_date=TODAY - datetime.timedelta(days=300),
+                     end_date=TODAY - datetime.timedelta(days=10), next_verification_due=None)
+    ResidenceFactory(unit=unit_b, next_verification_due=TODAY + datetime.timedelta(days=90),
+                     start_date=TODAY - datetime.timedelta(days=5))
+    Submission.objects.create(kind="departure", property=rental_a, unit=unit_a, residence=overdue, date=TODAY,
+                              reported_on=TODAY, is_late=True, submitted_by=landlord_a.user)
+    PropertyRating.objects.create(property=rental_a, computed_at=timezone.now(), run="t", stars=4, total=80)
+    return rental_a, rental_b
+
+
+def test_station_figures_count_each_stations_own_records(world, station_a, station_b):
+    figures = station_figures([station_a.pk, station_b.pk], today=TODAY)
+    a, b = figures[station_a.pk], figures[station_b.pk]
+    assert (a.residents, a.unconfirmed, a.overdue, a.due_soon) == (2, 1, 1, 1)
+    assert (b.residents, b.unconfirmed, b.overdue, b.due_soon) == (1, 0, 0, 0)
+    assert (a.waiting, a.reports_year, a.late_year, a.late_share) == (1, 1, 1, 100)
+    assert (b.waiting, b.late_share) == (0, None)
+    assert a.stars == {5: 0, 4: 1, 3: 0, 2: 0, 1: 0, 0: 0} and b.stars[0] == 1
+
+
+def test_moves_by_month_counts_arrivals_and_departures_in_their_month(world, station_a):
+    months = moves_by_month([station_a.pk], today=TODAY)
+    assert len(months) == 12 and months[-1]["month"] == TODAY.replace(day=1)
+    assert sum(m["arrivals"] for m in months) == 2  # 40 and 300 days ago; the 400-day one is older
+    assert sum(m["departures"] for m in months) == 1
+
+
+def test_staff_sees_their_station_and_no_other(client, world, staff_a, station_b):
+    client.force_login(staff_a)
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200 and response.context["single"]
+    assert response.context["total"].residents == 2
+    assert client.get(reverse("dashboard"), {"station": station_b.pk}).status_code == 404
+
+
+def test_supervisor_sees_every_station_of_the_district_and_can_open_one(client, world, supervisor, station_a):
+    client.force_login(supervisor)
+    response = client.get(reverse("dashboard"))
+    assert [station.pk for station, _stats in response.context["rows"]] != []
+    assert response.context["total"].residents == 3
+    one = client.get(reverse("dashboard"), {"station": station_a.pk})
+    assert one.context["single"] and one.context["total"].residents == 2
+    assert "<svg" in one.content.decode()
+
+
+@pytest.mark.parametrize("who", ["anonymous", "landlord"])
+def test_dashboard_is_not_for_anonymous_users_or_owners(client, world, landlord_a, who):
+    if who == "landlord":
+        client.force_login(landlord_a.user)
+        assert client.get(reverse("dashboard")).status_code == 403
+    else:
+        assert client.get(reverse("dashboard")).status_code == 302
+
+
+def test_district_dashboard_queries_do_not_grow_with_stations(client, world, supervisor, district,
+                                                              django_assert_max_num_queries):
+    from registry.factories import CommunityFactory, StationFactory
+
+    client.force_login(supervisor)
+    client.get(reverse("dashboard"))
+    with django_assert_max_num_queries(20) as two:
+        client.get(reverse("dashboard"))
+    for code in ("SC", "SD", "SE"):
+        station = StationFactory(district=district, code=code)
+        CommunityFactory(station=station, code=f"C-{code}")
+    supervisor._registry_scope = None
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        client.get(reverse("dashboard"))
