@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from persons.models import Employer
 from persons.selectors import classify, person_search
+from registry.filtersets import RegistryFilterSet
 from registry.models import Community
 from registry.scoping import scope_for
 
@@ -43,7 +44,7 @@ def _properties(request):
     return Property.objects.visible_to(request.user) if request else Property.objects.none()
 
 
-class PropertyFilterSet(django_filters.FilterSet):
+class PropertyFilterSet(RegistryFilterSet):
     """Find properties by address, registration number or owner; narrow by type, community, occupancy."""
 
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
@@ -84,7 +85,7 @@ class PropertyFilterSet(django_filters.FilterSet):
         return queryset.filter(Exists(crowded)) if value else queryset.exclude(Exists(crowded))
 
 
-class UnitFilterSet(django_filters.FilterSet):
+class UnitFilterSet(RegistryFilterSet):
     """Units by property and label."""
 
     property = django_filters.ModelChoiceFilter(queryset=_properties, label=_("Property"))
@@ -99,7 +100,7 @@ class UnitFilterSet(django_filters.FilterSet):
         fields = ["property"]
 
 
-class LandlordFilterSet(django_filters.FilterSet):
+class LandlordFilterSet(RegistryFilterSet):
     """Landlords by name (characters, pinyin, initials), phone, or document number (exact or its visible parts)."""
 
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry.filtersets import RegistryFilterSet
+
 from .models import ResidencePermit
 
 
@@ -24,7 +26,7 @@ class PermitStatusChoices:
     choices = [(VALID, _("Valid")), (EXPIRING, _("Expiring soon")), (EXPIRED, _("Expired"))]
 
 
-class ResidencePermitFilterSet(django_filters.FilterSet):
+class ResidencePermitFilterSet(RegistryFilterSet):
     """Find permits by number or holder's name; narrow to valid, expiring soon or expired."""
 
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))

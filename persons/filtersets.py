@@ -2,11 +2,13 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from registry.filtersets import RegistryFilterSet
+
 from .models import Employer, Person
 from .selectors import person_search
 
 
-class PersonFilterSet(django_filters.FilterSet):
+class PersonFilterSet(RegistryFilterSet):
     """Filters for the person list page and the persons API alike."""
 
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
@@ -23,7 +25,7 @@ class PersonFilterSet(django_filters.FilterSet):
         return person_search(queryset, value[:50])
 
 
-class EmployerFilterSet(django_filters.FilterSet):
+class EmployerFilterSet(RegistryFilterSet):
     """Employers by name, unified social credit code or contact phone; shared with the API."""
 
     q = django_filters.CharFilter(method="filter_employer_q", label=_("Search"))

@@ -1,10 +1,12 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from registry.filtersets import RegistryFilterSet
+
 from .models import Submission, SubmissionKindChoices, SubmissionStatusChoices
 
 
-class SubmissionFilterSet(django_filters.FilterSet):
+class SubmissionFilterSet(RegistryFilterSet):
     """Filters of the review queue and the submissions API."""
 
     kind = django_filters.ChoiceFilter(label=_("Report"), choices=SubmissionKindChoices.choices, empty_label=_("Any"))

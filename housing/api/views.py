@@ -11,6 +11,7 @@ from housing.services import residence_correct, residence_end, residence_move
 from persons.models import Person
 from registry.api.mixins import IdempotentCreateMixin, VersionedMixin
 from registry.api.viewsets import RegistryModelPermissions, ScopedModelViewSet, ScopedViewSetMixin
+from registry.filtersets import RegistryFilterSet
 
 from .serializers import (
     LandlordSerializer,
@@ -65,7 +66,7 @@ def _scoped(model):
     return choices
 
 
-class ResidenceFilterSet(django_filters.FilterSet):
+class ResidenceFilterSet(RegistryFilterSet):
     """Residences by person, unit, property, status and verification due date."""
 
     person = django_filters.ModelChoiceFilter(queryset=_scoped(Person))

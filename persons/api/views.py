@@ -10,6 +10,7 @@ from housing.models import ResidenceSourceChoices
 from housing.services import person_register
 from registry import audit
 from registry.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet
+from registry.filtersets import RegistryFilterSet
 
 from ..filtersets import EmployerFilterSet, PersonFilterSet
 from ..models import Employer, Employment, Person
@@ -74,7 +75,7 @@ class EmployerViewSet(ScopedModelViewSet):
     ordering_fields = ["id", "name", "created_at"]
 
 
-class EmploymentFilterSet(django_filters.FilterSet):
+class EmploymentFilterSet(RegistryFilterSet):
     """Employments by person and employer, with choices only within the caller's scope."""
 
     person = django_filters.ModelChoiceFilter(
