@@ -17,6 +17,12 @@ from registry.services import versioned_save
 from .models import Residence, ResidenceSourceChoices, ResidenceStatusChoices, Unit
 from .rules import next_verification_due
 
+
+def rating_refresh_on_commit(property_id: int) -> None:
+    from patrol.refresh import rating_refresh_on_commit as refresh
+
+    refresh(property_id)
+
 CURRENT = (ResidenceStatusChoices.ACTIVE, ResidenceStatusChoices.UNCONFIRMED)
 
 
@@ -56,6 +62,7 @@ def residence_start(*, person: Person, unit: Unit, start_date: datetime.date, re
     )
     residence.full_clean()
     residence.save()
+    rating_refresh_on_commit(unit.property_id)
     return residence
 
 
@@ -81,6 +88,7 @@ def residence_end(*, residence: Residence, end_date: datetime.date, note: str = 
         residence.note = f"{residence.note}\n{note}".strip()
     versioned_save(residence, expected_version=expected_version,
                    fields=["status", "end_date", "end_reported_on", "next_verification_due", "note"])
+    rating_refresh_on_commit(residence.unit.property_id)
     return residence
 
 
@@ -110,6 +118,7 @@ def residence_correct(*, residence: Residence, reason_for_change: str, expected_
         raise ValidationError({"reason_for_change": _("Reason for the correction: this field is required.")})
     if not changes:
         raise ValidationError(_("Nothing was changed: edit a date or the reason, or cancel."), code="unchanged")
+    rating_refresh_on_commit(residence.unit.property_id)  # the old unit's property, if the unit changes
     for field, value in changes.items():
         setattr(residence, field, value)
     if "start_date" in changes:
@@ -119,6 +128,7 @@ def residence_correct(*, residence: Residence, reason_for_change: str, expected_
     residence.note = f"{residence.note}\n{_('Corrected')}: {reason_for_change.strip()}".strip()
     residence.clean()
     versioned_save(residence, expected_version=expected_version, fields=[*changes, "note", "station"])
+    rating_refresh_on_commit(residence.unit.property_id)
     return residence
 
 

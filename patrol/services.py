@@ -31,9 +31,9 @@ CURRENT = (ResidenceStatusChoices.ACTIVE, ResidenceStatusChoices.UNCONFIRMED)
 
 
 def _enqueue_rating(property_id: int) -> None:
-    from .tasks import property_rate_task
+    from .refresh import rating_refresh_on_commit
 
-    transaction.on_commit(lambda: property_rate_task.delay(property_id))
+    rating_refresh_on_commit(property_id)
 
 
 def visit_check(*, prop: Property, visited_on: datetime.date, outcomes: dict) -> None:

@@ -60,3 +60,16 @@ def reminders_send_task() -> dict:
         run_log.rows_changed = sum(result.values())
         run_log.result = str(result)
     return result
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=600, time_limit=660, **RETRY)
+def properties_rate_task(property_ids: list[int]) -> int:
+    """Re-rate properties whose inputs changed; ids of properties deleted meanwhile are skipped."""
+    from housing.models import Property
+
+    from .rating import property_rate
+
+    existing = list(Property.objects.filter(pk__in=property_ids).values_list("pk", flat=True))
+    for property_id in existing:
+        property_rate(property_id=property_id)
+    return len(existing)
