@@ -8,9 +8,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from housing.models import Property
 from registry.filtersets import RegistryFilterSet
 
-from .models import ResidencePermit
+from .models import Inspection, PropertyRating, ResidencePermit, VerificationRequest, VerificationRequestKind, Visit
 
 
 def permit_expiry_window(today: datetime.date | None = None) -> tuple[datetime.date, datetime.date]:
@@ -56,3 +57,56 @@ class ResidencePermitFilterSet(RegistryFilterSet):
         if value == PermitStatusChoices.VALID:
             return queryset.filter(expires_on__gte=today)
         return queryset
+
+
+def _properties_in_scope(request):
+    """Property choices within the caller's scope: an id outside it is answered like one that does not exist."""
+    return Property.objects.visible_to(request.user) if request else Property.objects.none()
+
+
+class VisitFilterSet(RegistryFilterSet):
+    """Visits by property and date."""
+
+    property = django_filters.ModelChoiceFilter(queryset=_properties_in_scope, label=_("Property"))
+    visited_after = django_filters.DateFilter(field_name="visited_on", lookup_expr="gte",
+                                              label=_("Visited on or after"))
+    visited_before = django_filters.DateFilter(field_name="visited_on", lookup_expr="lte",
+                                               label=_("Visited on or before"))
+
+    class Meta:
+        model = Visit
+        fields = []
+
+
+class InspectionFilterSet(RegistryFilterSet):
+    """Inspections by property and result."""
+
+    property = django_filters.ModelChoiceFilter(queryset=_properties_in_scope, label=_("Property"))
+    passed = django_filters.BooleanFilter(label=_("Passed"))
+
+    class Meta:
+        model = Inspection
+        fields = []
+
+
+class PropertyRatingFilterSet(RegistryFilterSet):
+    """Rating snapshots by property; ``current=true`` keeps each property's current one only."""
+
+    property = django_filters.ModelChoiceFilter(queryset=_properties_in_scope, label=_("Property"))
+    current = django_filters.BooleanFilter(field_name="is_current", label=_("Current rating only"))
+
+    class Meta:
+        model = PropertyRating
+        fields = []
+
+
+class VerificationRequestFilterSet(RegistryFilterSet):
+    """Re-verification requests by property, who verifies, and whether they are still open."""
+
+    property = django_filters.ModelChoiceFilter(queryset=_properties_in_scope, label=_("Property"))
+    kind = django_filters.ChoiceFilter(choices=VerificationRequestKind.choices, label=_("Who verifies"))
+    open = django_filters.BooleanFilter(field_name="closed_on", lookup_expr="isnull", label=_("Open only"))
+
+    class Meta:
+        model = VerificationRequest
+        fields = []

@@ -16,6 +16,7 @@ class VisitForm(BootstrapFormMixin, forms.Form):
 
     The per-resident fields are named ``outcome_<residence id>`` and ``moved_out_on_<residence id>``,
     the keys ``visit_record`` uses for its own errors, so a service error lands on the right resident.
+    The rules about the dates live in ``visit_check``, which the API calls too.
     """
 
     visited_on = forms.DateField(label=_("Date of visit"), widget=DateInput(), initial=timezone.localdate)
@@ -40,28 +41,6 @@ class VisitForm(BootstrapFormMixin, forms.Form):
         """(residence, outcome field, moved-out field) for each resident, in the order given."""
         return [(residence, self[f"outcome_{residence.pk}"], self[f"moved_out_on_{residence.pk}"])
                 for residence in self.residences]
-
-    def clean(self):
-        cleaned = super().clean()
-        visited_on = cleaned.get("visited_on")
-        today = timezone.localdate()
-        for residence in self.residences:
-            outcome = cleaned.get(f"outcome_{residence.pk}")
-            date_field = f"moved_out_on_{residence.pk}"
-            moved_out_on = cleaned.get(date_field)
-            if outcome != VisitOutcomeChoices.MOVED_OUT:
-                cleaned[date_field] = None
-                continue
-            if date_field in self.errors:
-                continue
-            if moved_out_on is None:
-                self.add_error(date_field, _("Moved out on: give the date the resident left."))
-            elif moved_out_on > (visited_on or today):
-                self.add_error(date_field, _("Moved out on: cannot be after the date of the visit."))
-            elif moved_out_on < residence.start_date:
-                self.add_error(date_field, _("Moved out on: must not be before the move-in date (%(date)s).")
-                               % {"date": residence.start_date.isoformat()})
-        return cleaned
 
     def outcomes(self) -> dict:
         """The ``outcomes`` argument of ``visit_record``."""

@@ -37,15 +37,33 @@ def _enqueue_rating(property_id: int) -> None:
 
 
 def visit_check(*, prop: Property, visited_on: datetime.date, outcomes: dict) -> None:
+    """Preconditions of a visit, for the page and the API alike: not post-dated, answers only for current
+    residents of the property, and a moved-out date between the move-in and the visit.
+
+    Errors about one resident are keyed ``outcome_<residence id>`` / ``moved_out_on_<residence id>``.
+    """
     if visited_on > timezone.localdate():
         raise ValidationError({"visited_on": _("Visited on: cannot be in the future.")})
-    current_ids = set(Residence.objects.filter(unit__property=prop, status__in=CURRENT).values_list("pk", flat=True))
-    unknown = set(outcomes) - current_ids
-    if unknown:
-        raise ValidationError(_("Some residents are not registered at this property any more; reload the page."))
+    current = dict(Residence.objects.filter(unit__property=prop, status__in=CURRENT).values_list("pk", "start_date"))
+    if set(outcomes) - set(current):
+        raise ValidationError({"outcomes": _("Some residents are not registered at this property any more; "
+                                             "reload the page.")})
+    errors = {}
     for residence_id, (outcome, moved_out_on) in outcomes.items():
-        if outcome == VisitOutcomeChoices.MOVED_OUT and not moved_out_on:
-            raise ValidationError({f"moved_out_on_{residence_id}": _("Moved out on: give the date the resident left.")})
+        if outcome not in VisitOutcomeChoices.values:
+            errors[f"outcome_{residence_id}"] = _("Choose confirmed, moved out or not found.")
+        elif outcome != VisitOutcomeChoices.MOVED_OUT:
+            continue
+        elif not moved_out_on:
+            errors[f"moved_out_on_{residence_id}"] = _("Moved out on: give the date the resident left.")
+        elif moved_out_on > visited_on:
+            errors[f"moved_out_on_{residence_id}"] = _("Moved out on: cannot be after the date of the visit.")
+        elif moved_out_on < current[residence_id]:
+            errors[f"moved_out_on_{residence_id}"] = _(
+                "Moved out on: must not be before the move-in date (%(date)s).") % {
+                "date": current[residence_id].isoformat()}
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -62,6 +80,8 @@ def visit_record(*, prop: Property, visited_on: datetime.date, actor, outcomes: 
     next_due = next_verification_due(from_date=visited_on, stars=current_stars(prop.pk))
     for residence in residences:
         outcome, moved_out_on = outcomes[residence.pk]
+        if outcome != VisitOutcomeChoices.MOVED_OUT:
+            moved_out_on = None  # a date typed beside "confirmed" or "not found" means nothing
         VisitOutcome.objects.create(visit=visit, residence=residence, outcome=outcome, moved_out_on=moved_out_on)
         if outcome == VisitOutcomeChoices.CONFIRMED:
             residence.status = ResidenceStatusChoices.ACTIVE

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Case, CharField, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models import OuterRef, Subquery
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,8 +31,8 @@ from registry.views import ScopedListView
 from .filtersets import ResidencePermitFilterSet, permit_expiry_window
 from .forms import InspectionForm, PermitEndorseForm, PermitIssueForm, VisitForm
 from .models import ResidencePermit, VerificationRequest, VisitOutcomeChoices
+from .selectors import visit_residences, with_expiry_state
 from .services import (
-    CURRENT,
     inspection_record,
     permit_check_issue,
     permit_eligible_since,
@@ -69,12 +69,9 @@ class VisitCreateView(PropertyWorkView):
     template_name = "patrol/visit_form.html"
 
     def residences(self):
-        return (Residence.objects.visible_to(self.request.user)
-                .filter(unit__property=self.get_property(), status__in=CURRENT)
-                .select_related("person", "unit")
-                .only("id", "unit_id", "status", "start_date", "next_verification_due", "unit__label",
-                      "person__id", "person__name", "person__document_number")
-                .order_by("unit__label", "start_date", "id"))
+        return visit_residences(self.request.user, self.get_property()).only(
+            "id", "unit_id", "status", "start_date", "next_verification_due", "unit__label",
+            "person__id", "person__name", "person__document_number")
 
     def get(self, request, pk):
         return self.render(VisitForm(residences=self.residences()))
@@ -151,17 +148,6 @@ class InspectionCreateView(PropertyWorkView):
 
 
 # ---- Residence permits --------------------------------------------------------------------------
-
-
-def with_expiry_state(queryset, today: datetime.date, soon: datetime.date):
-    """Annotate ``expiry_state`` (expiring / valid / expired) and sort the ones needing action first."""
-    return queryset.annotate(
-        expiry_state=Case(When(expires_on__lt=today, then=Value("expired")),
-                          When(expires_on__lte=soon, then=Value("expiring")),
-                          default=Value("valid"), output_field=CharField()),
-        expiry_rank=Case(When(expires_on__lt=today, then=Value(2)), When(expires_on__lte=soon, then=Value(0)),
-                         default=Value(1), output_field=IntegerField()),
-    ).order_by("expiry_rank", "expires_on", "id")
 
 
 class PermitListView(StaffPageMixin, ScopedListView):

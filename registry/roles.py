@@ -24,7 +24,7 @@ _REGISTRY_WRITE = [
     "housing.add_unit", "housing.change_unit", "housing.view_unit",
     "housing.add_residence", "housing.change_residence", "housing.view_residence",
     "patrol.add_visit", "patrol.view_visit", "patrol.view_inspection",
-    "patrol.view_residencepermit",
+    "patrol.view_residencepermit", "patrol.view_propertyrating", "patrol.view_verificationrequest",
     "portal.view_submission", "portal.change_submission", "portal.view_ratingappeal",
 ]
 _REGISTRY_READ = [p for p in _REGISTRY_WRITE if ".view_" in p]

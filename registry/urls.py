@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),
     path("api/v1/", include(("housing.api.urls", "housing-api"), namespace="housing-api")),
     path("api/v1/", include(("portal.api.urls", "portal-api"), namespace="portal-api")),
+    path("api/v1/", include(("patrol.api.urls", "patrol-api"), namespace="patrol-api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^api/", ApiNotFoundView.as_view()),

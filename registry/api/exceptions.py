@@ -3,7 +3,8 @@
     {"error": "validation_error", "detail": "...", "fields": {"name": ["..."], ...}}
 
 Django ``ValidationError`` raised by a service becomes a 400 with its field errors (never a 500);
-a stale write (``StaleVersionError``) becomes 412.
+a stale write (``StaleVersionError``, or any service error with the code ``stale``) becomes 412.
+Errors inside a list of objects in the body get dotted names: ``outcomes.1.moved_out_on``.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -36,9 +37,39 @@ def _django_fields(exc: DjangoValidationError) -> dict:
     return {"non_field_errors": exc.messages}
 
 
+def _is_stale(exc: DjangoValidationError) -> bool:
+    """A service's own staleness check (e.g. the permit's expiry seen by the caller) failed."""
+    return not hasattr(exc, "error_dict") and {error.code for error in exc.error_list} == {"stale"}
+
+
+def flatten_fields(errors, prefix: str = "") -> dict:
+    """Field errors as ``{name: [messages]}``: nested objects and lists get dotted names, and a nested
+    ``non_field_errors`` belongs to the field that holds it."""
+    if isinstance(errors, dict):
+        flat = {}
+        for key, value in errors.items():
+            if prefix:
+                name = prefix if key in ("non_field_errors", "__all__") else f"{prefix}.{key}"
+            else:
+                name = "non_field_errors" if key == "__all__" else str(key)
+            for field, messages in flatten_fields(value, name).items():
+                flat.setdefault(field, []).extend(messages)
+        return flat
+    if isinstance(errors, list | tuple) and any(isinstance(item, dict | list | tuple) for item in errors):
+        flat = {}
+        for index, item in enumerate(errors):
+            for field, messages in flatten_fields(item, f"{prefix}.{index}" if prefix else str(index)).items():
+                flat.setdefault(field, []).extend(messages)
+        return flat
+    messages = list(errors) if isinstance(errors, list | tuple) else [errors]
+    return {prefix or "non_field_errors": [str(message) for message in messages]} if messages else {}
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, StaleVersionError):
         exc = PreconditionFailed()
+    elif isinstance(exc, DjangoValidationError) and _is_stale(exc):
+        exc = PreconditionFailed(" ".join(exc.messages))
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_fields(exc))
     elif isinstance(exc, Http404):
@@ -49,7 +80,7 @@ def api_exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        fields = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        fields = flatten_fields(response.data)
         body = {"error": "validation_error", "detail": _("Some fields are not valid."), "fields": fields}
     else:
         codes = exc.get_codes() if hasattr(exc, "get_codes") else "error"

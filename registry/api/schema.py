@@ -32,8 +32,9 @@ ERRORS = {
     "412": "Stale: the record changed since it was read (If-Match / version does not match); nothing changed.",
     "428": "The record's ETag is needed in If-Match (or its version in the body) to change it.",
 }
-VERSIONED_ACTIONS = {"end", "correct", "approve", "reject", "withdraw"}
-IDEMPOTENT_ACTIONS = {"create", "register", "move", "arrival", "departure"}
+VERSIONED_ACTIONS = {"end", "correct", "approve", "reject", "withdraw", "endorse"}
+IDEMPOTENT_ACTIONS = {"create", "register", "move", "arrival", "departure", "issue"}
+IF_MATCH_HELP = 'The ETag from the last read (`"<id>-<version>"`), or send `version` in the body.'
 
 
 class RegistryAutoSchema(AutoSchema):
@@ -56,7 +57,7 @@ class RegistryAutoSchema(AutoSchema):
         if self._is_versioned():
             parameters.append(OpenApiParameter(
                 "If-Match", str, OpenApiParameter.HEADER, required=False,
-                description='The ETag from the last read (`"<id>-<version>"`), or send `version` in the body.'))
+                description=getattr(self.view, "if_match_help", IF_MATCH_HELP)))
         if self._is_idempotent():
             parameters.append(OpenApiParameter(
                 "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,

@@ -2,7 +2,8 @@
 
 The schema is loaded from the app itself over WSGI (``/api/schema/`` needs a login, so the token is
 sent), and every request runs in-process against the test database, seeded with a small world in the
-staff user's station and the neighbouring one (``conftest.world``). Path ids, foreign keys and document
+staff user's station and the neighbouring one (``conftest.world``, plus a visit, inspection, permit,
+rating and verification request on each side). Path ids, foreign keys and document
 numbers are drawn partly from the seeded records, so that reads and writes reach real rows, not only 404s.
 
 Checks: no 5xx, 2xx bodies conform to the schema, documented content types and headers, and every
@@ -11,6 +12,7 @@ deterministic ``xfail(strict=True)`` tests, and the fuzz test steps around exact
 new failure is never hidden behind an old one.
 """
 
+import datetime
 import logging
 import os
 
@@ -18,6 +20,7 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, assume, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
@@ -28,13 +31,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from housing.models import Landlord, Property, Residence, Unit
+from patrol.models import Inspection, PropertyRating, ResidencePermit, VerificationRequest, Visit, VisitOutcome
 from persons.identity import make_resident_id
 from persons.models import Employer, Employment, Person
 from registry.models import ApiToken, Community
 from registry.services import api_token_create
 from registry.wsgi import application
 
-from .conftest import token_client
+from .conftest import TODAY, token_client
 
 # Bounded for CI (about a minute on two idle cores); raise both for a deeper local run.
 MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "20"))
@@ -52,11 +56,28 @@ FRACTION_FILTER = (
     "(ResidenceFilterSet.property is a NumberFilter: decimals pass, then get truncated)")
 
 
+def _patrol_records(side):
+    """A visit, an inspection, a permit due for endorsement, a rating and an open request at one side's property."""
+    visit = Visit.objects.create(property=side.property, visited_on=TODAY)
+    VisitOutcome.objects.create(visit=visit, residence=side.residence, outcome="confirmed")
+    Inspection.objects.create(property=side.property, inspected_on=TODAY,
+                              **{item: True for item in Inspection.CHECKLIST})
+    ResidencePermit.objects.create(person=side.person, station_id=side.residence.station_id,
+                                   number=f"JZ-{side.residence.pk}", issued_on=TODAY - datetime.timedelta(days=350),
+                                   expires_on=TODAY + datetime.timedelta(days=15))
+    PropertyRating.objects.create(property=side.property, computed_at=timezone.now(), run="seed", stars=3, total=70)
+    VerificationRequest.objects.create(property=side.property, kind="visit", opened_on=TODAY, due_since=TODAY)
+
+
 def _config(world, token_header) -> SchemathesisConfig:
     a, b = world.a, world.b
+    _patrol_records(a)
+    _patrol_records(b)
     ids = sorted({obj.pk for obj in (
         *Person.objects.all(), *Landlord.objects.all(), *Property.objects.all(), *Unit.objects.all(),
-        *Residence.objects.all(), *Employer.objects.all(), *Employment.objects.all())})
+        *Residence.objects.all(), *Employer.objects.all(), *Employment.objects.all(), *Visit.objects.all(),
+        *Inspection.objects.all(), *ResidencePermit.objects.all(), *PropertyRating.objects.all(),
+        *VerificationRequest.objects.all())})
     documents = [make_resident_id(birth_date=a.person.birth_date, sex=a.person.sex) for _ in range(3)]
     return SchemathesisConfig.from_dict({
         "seed": SEED,
@@ -65,6 +86,7 @@ def _config(world, token_header) -> SchemathesisConfig:
         "dictionaries": {
             "ids": {"values": ids},
             "units": {"values": [a.unit.pk, a.dorm_unit.pk, b.unit.pk]},
+            "residences": {"values": [a.residence.pk, a.dorm_residence.pk, a.ended.pk, b.residence.pk]},
             "properties": {"values": [a.property.pk, a.dorm.pk, b.property.pk]},
             "communities": {"values": list(Community.objects.values_list("pk", flat=True))},
             "landlords": {"values": [a.landlord.pk, b.landlord.pk]},
@@ -76,6 +98,7 @@ def _config(world, token_header) -> SchemathesisConfig:
         "parameters": {
             "path.id": {"dictionary": "ids", "probability": 0.7},
             "body.unit": {"dictionary": "units", "probability": 0.6},
+            "body.residence": {"dictionary": "residences", "probability": 0.6},
             "body.property": {"dictionary": "properties", "probability": 0.6},
             "body.community": {"dictionary": "communities", "probability": 0.6},
             "body.landlord": {"dictionary": "landlords", "probability": 0.5},
@@ -150,7 +173,7 @@ def error_format_conformance(ctx, response, case):
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, response_headers_conformance,
           error_format_conformance]
 PRECONDITIONED = {"PUT", "PATCH"}
-PRECONDITIONED_ACTIONS = ("/end/", "/correct/", "/approve/", "/reject/", "/withdraw/")
+PRECONDITIONED_ACTIONS = ("/end/", "/correct/", "/approve/", "/reject/", "/withdraw/", "/endorse/")
 
 
 @schema.parametrize()
