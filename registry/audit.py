@@ -121,6 +121,11 @@ def record_export(user, model, *, count: int, filters: dict, via: str) -> AuditE
 _AUDITED: set[type[models.Model]] = set()
 
 
+def audited_models() -> list[type[models.Model]]:
+    """Every model whose changes are audited (and listed in the change feed)."""
+    return sorted(_AUDITED, key=lambda model: model._meta.label_lower)
+
+
 def audited(model: type[models.Model]) -> type[models.Model]:
     """Class decorator: record every create, update and delete of this model."""
     _AUDITED.add(model)

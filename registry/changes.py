@@ -49,6 +49,7 @@ def changes_sequence() -> int:
 
 def changes_visible_to(user):
     """Sequenced changes within the user's scope, oldest first."""
+    from .audit import audited_models
     from .scoping import scope_for
 
     scope = scope_for(user)
@@ -57,8 +58,13 @@ def changes_visible_to(user):
         return rows
     if scope.station_ids:
         return rows.filter(station_id__in=scope.station_ids)
+    # Owners see changes only of the kinds of record they may read (not visits or inspections, say):
+    # a feed entry must never point at something the reader would get a 403 for.
+    readable = [model._meta.label_lower for model in audited_models()
+                if user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")]
+    # ... and of their own landlord or employer record.
     if scope.landlord_id:
-        return rows.filter(landlord_id=scope.landlord_id)
+        return rows.filter(landlord_id=scope.landlord_id, object_type__in=[*readable, "housing.landlord"])
     if scope.employer_id:
-        return rows.filter(employer_id=scope.employer_id)
+        return rows.filter(employer_id=scope.employer_id, object_type__in=[*readable, "persons.employer"])
     return rows.none()

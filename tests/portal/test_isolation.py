@@ -118,3 +118,19 @@ def test_api_lists_hold_nothing_of_other_landlords(landlord_a, rental_a, strange
         foreign = {"properties": strangers["property"].pk, "units": strangers["unit"].pk,
                    "residences": strangers["residence"].pk, "submissions": strangers["submission"].pk}[resource]
         assert foreign not in ids
+
+
+def test_the_owners_change_feed_lists_no_visits_or_inspections(landlord_a, rental_a, staff_a):
+    from patrol.models import Inspection, Visit
+    from registry.changes import changes_sequence
+
+    Visit.objects.create(property=rental_a, visited_on=TODAY, visited_by=staff_a)
+    Inspection.objects.create(property=rental_a, inspected_on=TODAY, inspector=staff_a, fire_extinguishers=True,
+                              escape_routes=True, wiring=True, partitions=True, gas=True)
+    ResidenceFactory(unit=rental_a.units.first())
+    changes_sequence()
+    api = APIClient()
+    api.force_authenticate(landlord_a.user)
+    types = {entry["type"] for entry in api.get("/api/v1/changes/").json()["results"]}
+    assert "housing.residence" in types
+    assert not types & {"patrol.visit", "patrol.inspection", "patrol.visitoutcome"}
