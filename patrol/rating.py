@@ -129,7 +129,12 @@ def _rate_batch(property_ids_query, *, run: str, today: datetime.date) -> int:
     """Rate one batch in one transaction: retire the old current snapshots, insert the new ones."""
     now = timezone.now()
     with transaction.atomic():
-        ids = list(property_ids_query)
+        # Two ratings of one property at once (a re-rating after a registration beside the nightly run)
+        # would each retire the snapshot the other has not committed yet and both insert a current one.
+        # Locking the properties first (in id order, so batches cannot deadlock) makes the second wait
+        # and then retire the first's snapshot. NO KEY UPDATE leaves inserts that reference them alone.
+        ids = list(Property.objects.filter(pk__in=list(property_ids_query)).order_by("pk")
+                   .select_for_update(no_key=True).values_list("pk", flat=True))
         if not ids:
             return 0
         PropertyRating.objects.filter(property_id__in=ids, is_current=True).exclude(run=run).update(
@@ -161,11 +166,16 @@ def property_rate_all(*, run: str | None = None, today: datetime.date | None = N
         last_id = ids[-1]
 
 
-def property_rate(*, property_id: int, today: datetime.date | None = None) -> PropertyRating | None:
-    """Re-rate one property now (after an inspection, a visit, a registration...)."""
+def properties_rate(*, property_ids: list[int], today: datetime.date | None = None) -> int:
+    """Re-rate these properties now, in one batch; ids of properties gone meanwhile are skipped."""
     today = today or timezone.localdate()
     run = f"change-{timezone.now():%Y%m%d%H%M%S%f}"
-    _rate_batch([property_id], run=run, today=today)
+    return _rate_batch(property_ids, run=run, today=today)
+
+
+def property_rate(*, property_id: int, today: datetime.date | None = None) -> PropertyRating | None:
+    """Re-rate one property now (after an inspection, a visit, a registration...)."""
+    properties_rate(property_ids=[property_id], today=today)
     return PropertyRating.objects.filter(property_id=property_id, is_current=True).first()
 
 

@@ -26,19 +26,6 @@ def rating_recalculate_all(self, run: str | None = None, batch_size: int | None 
     return rated
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=120, time_limit=150, **RETRY)
-def property_rate_task(property_id: int) -> int | None:
-    """Re-rate one property after its inputs changed; quietly nothing if it is gone."""
-    from housing.models import Property
-
-    from .rating import property_rate
-
-    if not Property.objects.filter(pk=property_id).exists():
-        return None
-    rating = property_rate(property_id=property_id)
-    return rating.stars if rating else None
-
-
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900, **RETRY)
 def verification_sweep_task() -> dict:
     from .services import verification_sweep
@@ -65,11 +52,6 @@ def reminders_send_task() -> dict:
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=600, time_limit=660, **RETRY)
 def properties_rate_task(property_ids: list[int]) -> int:
     """Re-rate properties whose inputs changed; ids of properties deleted meanwhile are skipped."""
-    from housing.models import Property
+    from .rating import properties_rate
 
-    from .rating import property_rate
-
-    existing = list(Property.objects.filter(pk__in=property_ids).values_list("pk", flat=True))
-    for property_id in existing:
-        property_rate(property_id=property_id)
-    return len(existing)
+    return properties_rate(property_ids=property_ids)

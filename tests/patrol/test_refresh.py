@@ -44,3 +44,39 @@ def test_a_rolled_back_change_sends_nothing_and_leaves_no_stale_queue(rental_a, 
                 raise RuntimeError
             rating_refresh_on_commit(rental_b.pk)
     delay.assert_called_once_with([rental_b.pk])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_ratings_of_one_property_leave_exactly_one_current_snapshot(rental_a):
+    """A re-rating after a registration can run beside another (or the nightly batch) for the same
+    property; the second must retire the first's snapshot, not fail on the one-current index."""
+    import threading
+
+    from django.db import connection
+
+    from patrol.rating import properties_rate, property_rate_all
+
+    errors, start = [], threading.Barrier(4)
+
+    def rate(nightly: bool):
+        try:
+            start.wait(timeout=10)
+            for round_ in range(15):
+                if nightly:
+                    property_rate_all(run=f"nightly-{threading.get_ident()}-{round_}")
+                else:
+                    properties_rate(property_ids=[rental_a.pk])
+        except Exception as exc:  # collected: the assertion below names it
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=rate, args=(n % 2 == 0,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert PropertyRating.objects.filter(property=rental_a, is_current=True).count() == 1
+    assert PropertyRating.objects.filter(property=rental_a).count() == 60
