@@ -226,6 +226,13 @@ class Person(PersonRecord):
             "station_id", flat=True).first()
         return current or self.registered_station_id, None, None
 
+    def get_change_other_station_ids(self):
+        """Every station that can read this person (see ``scope_filter``): registered there or lived there."""
+        from housing.models import Residence
+
+        lived = Residence.objects.filter(person_id=self.pk).values_list("station_id", flat=True).distinct()
+        return {self.registered_station_id, *lived} - {None}
+
     def clean(self):
         errors = self.clean_identity()
         if "document_number" not in errors and self.document_number:

@@ -31,11 +31,18 @@ def change_record(instance, action: str) -> None:
         station_id, landlord_id, employer_id = instance.get_change_scope()
     else:
         station_id, landlord_id, employer_id = getattr(instance, "get_audit_station_id", lambda: None)(), None, None
-    ChangeLog.objects.create(
-        object_type=instance._meta.label_lower, object_id=str(instance.pk), action=action,
-        version=getattr(instance, "version", None) if action != ChangeAction.DELETE else None,
-        station_id=station_id, landlord_id=landlord_id, employer_id=employer_id,
-    )
+    entry = {"object_type": instance._meta.label_lower, "object_id": str(instance.pk), "action": action,
+             "version": getattr(instance, "version", None) if action != ChangeAction.DELETE else None}
+    rows = [ChangeLog(**entry, station_id=station_id, landlord_id=landlord_id, employer_id=employer_id)]
+    # Stations that may still read the record although it is filed under another one (a person's
+    # earlier stations): each gets a copy, so its feed stays complete.
+    also = getattr(instance, "get_change_other_station_ids", None)
+    for other in sorted(set(also()) - {station_id}) if also else ():
+        rows.append(ChangeLog(**entry, station_id=other, is_copy=True, copy_of_station_id=station_id))
+    if len(rows) == 1:
+        rows[0].save()
+    else:
+        ChangeLog.objects.bulk_create(rows)
 
 
 def changes_sequence() -> int:
@@ -55,9 +62,11 @@ def changes_visible_to(user):
     scope = scope_for(user)
     rows = ChangeLog.objects.filter(seq__isnull=False).order_by("seq")
     if scope.is_global:
-        return rows
+        return rows.filter(is_copy=False)
     if scope.station_ids:
-        return rows.filter(station_id__in=scope.station_ids)
+        # A copy is left out where the reader also sees the station of the row it copies.
+        return rows.filter(station_id__in=scope.station_ids).exclude(
+            is_copy=True, copy_of_station_id__in=scope.station_ids)
     # Owners see changes only of the kinds of record they may read (not visits or inspections, say):
     # a feed entry must never point at something the reader would get a 403 for.
     readable = [model._meta.label_lower for model in audited_models()

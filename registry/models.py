@@ -190,6 +190,10 @@ class ChangeLog(models.Model):
     station_id = models.BigIntegerField(null=True, blank=True)
     landlord_id = models.BigIntegerField(null=True, blank=True)
     employer_id = models.BigIntegerField(null=True, blank=True)
+    # A record visible to several stations (a person who lived in two) gets one row per station; the
+    # copies name the first row's station so a reader who sees both stations lists the change once.
+    copy_of_station_id = models.BigIntegerField(null=True, blank=True)
+    is_copy = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
