@@ -1,4 +1,6 @@
+from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext_lazy as _
 
 
 def add_service_error(form, exc: ValidationError) -> None:
@@ -31,3 +33,10 @@ class BootstrapFormMixin:
                     widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
                 widget.attrs["aria-invalid"] = "true"
                 widget.attrs["aria-describedby"] = f"id_{self.add_prefix(name)}_error"
+
+
+class ApiTokenForm(BootstrapFormMixin, forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=100,
+        help_text=_("What the token is for, e.g. the system that will use it. You can revoke it at any time."),
+        error_messages={"required": _("Name: say what the token is for, e.g. the system that will use it.")})

@@ -4,6 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from .audit import record
+from .models import AuditAction
+
 
 class StaleVersionError(ValidationError):
     """Someone else saved this record after it was loaded; nothing was written."""
@@ -46,6 +49,7 @@ def _token_hash(raw: str) -> str:
 
 
 @transaction.atomic
+@transaction.atomic
 def api_token_create(*, user, name: str):
     """A new token for ``user``; the raw key is returned once and never stored."""
     import secrets
@@ -59,15 +63,18 @@ def api_token_create(*, user, name: str):
     token = ApiToken(user=user, name=name[:100], prefix=raw[:8], key_hash=_token_hash(raw))
     token.full_clean()
     token.save()
+    record(action=AuditAction.CREATE, obj=token, user=user, changes={"name": token.name, "prefix": token.prefix})
     return token, raw
 
 
+@transaction.atomic
 def api_token_revoke(*, token) -> None:
     from django.utils import timezone
 
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        record(action=AuditAction.UPDATE, obj=token, changes={"revoked_at": token.revoked_at.isoformat()})
 
 
 def api_token_user(raw: str):

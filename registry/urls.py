@@ -25,6 +25,7 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("review/", include("portal.urls_review")),
     path("notifications/", include("registry.urls_notifications")),
+    path("account/tokens/", include("registry.urls_tokens")),
     path("api/v1/", include(("registry.api.urls", "registry-api"), namespace="registry-api")),
     path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),
     path("api/v1/", include(("housing.api.urls", "housing-api"), namespace="housing-api")),
