@@ -1,8 +1,8 @@
 """Compliance star ratings of properties (PRODUCT.md "Star rating"), computed in the database.
 
-Each batch of properties is rated by one ``INSERT ... SELECT``: the components, their evidence, the
-total and the stars are SQL expressions built with the ORM (so the same code runs on SQLite and
-PostgreSQL), and the batch's previous snapshots stop being current in the same transaction. A run
+Each batch of properties is rated by one ``INSERT ... SELECT``: the evidence (counts and dates) is an
+ORM query, the components, total and stars are plain SQL around it (so the same code runs on SQLite
+and PostgreSQL), and the batch's previous snapshots stop being current in the same transaction. A run
 killed half-way leaves every property with exactly one current rating; the rerun (same ``run``
 label) skips the batches already done.
 """
@@ -11,20 +11,7 @@ import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import (
-    Case,
-    Exists,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    IntegerField,
-    OuterRef,
-    Q,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from housing.models import Property, Residence, Unit
@@ -35,94 +22,118 @@ BATCH_SIZE = 5000
 CURRENT = ("active", "unconfirmed")
 
 
-class SubqueryCount(Subquery):
-    """``(SELECT COUNT(*) FROM (<correlated subquery>))``: one row whatever the inner query groups by."""
-
-    template = "(SELECT COUNT(*) FROM (%(subquery)s) _counted)"
-    output_field = IntegerField()
-
-
-def _count(queryset) -> SubqueryCount:
-    return SubqueryCount(queryset.order_by().values("pk"))
+_EVIDENCE = ["arrivals", "arrivals_on_time", "departures", "departures_on_time", "current_residents",
+             "overdue_residents", "last_inspection_on", "last_inspection_passed", "units_over_capacity",
+             "agreement_signed_on", "requests_unanswered"]
+_COLUMNS = ["registration", "verification", "inspection", "occupancy", "agreement", "total", "stars", *_EVIDENCE]
 
 
-def rated_properties(today: datetime.date):
-    """Properties annotated with every component, its evidence, the total and the stars."""
+def _evidence_sql(ids: list[int], today: datetime.date) -> tuple[str, list]:
+    """``SELECT id, *_EVIDENCE`` for these properties: each count is a grouped pass over the batch's rows
+    (residences, crowded units, latest inspections, unanswered requests), joined to the properties."""
     rules = settings.REGISTRY
-    weights = rules["RATING_WEIGHTS"]
     deadline = datetime.timedelta(days=rules["REPORT_DEADLINE_DAYS"])
     year_ago = today - datetime.timedelta(days=365)
-    inspection_since = today - datetime.timedelta(days=30 * rules["INSPECTION_VALID_MONTHS"] + 5)
     answer_by = today - datetime.timedelta(days=rules["REMINDER_ANSWER_DAYS"])
+    low, high = min(ids), max(ids)
 
-    residences = Residence.objects.filter(unit__property=OuterRef("pk"))
-    arrivals = residences.filter(start_date__gte=year_ago, start_date__lte=today)
-    departures = residences.filter(end_date__gte=year_ago, end_date__lte=today)
-    current = residences.filter(status__in=CURRENT)
-    latest_inspection = Inspection.objects.filter(property=OuterRef("pk")).order_by("-inspected_on", "-id")
-    unit_occupants = SubqueryCount(
-        Residence.objects.filter(unit=OuterRef("pk"), status__in=CURRENT).order_by().values("pk"))
-    crowded_units = Unit.objects.filter(property=OuterRef("pk")).annotate(occupants=unit_occupants).filter(
-        occupants__gt=F("capacity"))
-    unanswered = VerificationRequest.objects.filter(
-        property=OuterRef("pk"), kind=VerificationRequestKind.OWNER_CONFIRMATION, closed_on__isnull=True,
-        opened_on__lt=answer_by)
-
-    def share(part: str, whole: str, weight: int):
-        """round(weight * part / whole), or NULL when there is nothing to measure."""
-        return Case(
-            When(**{f"{whole}__gt": 0}, then=Cast(Round(
-                ExpressionWrapper(Value(float(weight)) * F(part) / F(whole), output_field=FloatField())),
-                IntegerField())),
-            default=None, output_field=IntegerField())
-
-    queryset = Property.objects.annotate(
-        arrivals=_count(arrivals),
-        arrivals_on_time=_count(arrivals.filter(reported_on__lte=F("start_date") + deadline)),
-        departures=_count(departures),
-        departures_on_time=_count(departures.filter(end_reported_on__lte=F("end_date") + deadline)),
-        current_residents=_count(current),
-        overdue_residents=_count(current.filter(next_verification_due__lt=today)),
-        last_inspection_on=Subquery(latest_inspection.values("inspected_on")[:1]),
-        last_inspection_passed=Subquery(latest_inspection.values("passed")[:1]),
-        units_over_capacity=SubqueryCount(crowded_units.order_by().values("pk")),
-        requests_unanswered=SubqueryCount(unanswered.order_by().values("pk")),
-        reported=F("arrivals") + F("departures"),
-        reported_on_time=F("arrivals_on_time") + F("departures_on_time"),
-        verified=F("current_residents") - F("overdue_residents"),
-    ).annotate(
-        registration=share("reported_on_time", "reported", weights["registration"]),
-        verification=share("verified", "current_residents", weights["verification"]),
-        inspection=Case(When(last_inspection_on__gte=inspection_since, last_inspection_passed=True,
-                             then=Value(weights["inspection"])), default=Value(0), output_field=IntegerField()),
-        occupancy=Case(When(units_over_capacity=0, then=Value(weights["occupancy"])), default=Value(0),
-                       output_field=IntegerField()),
-        agreement=Case(When(agreement_signed_on__isnull=False, requests_unanswered=0,
-                            then=Value(weights["agreement"])), default=Value(0), output_field=IntegerField()),
-    ).annotate(
-        earned=Coalesce(F("registration"), Value(0)) + Coalesce(F("verification"), Value(0)) + F("inspection")
-        + F("occupancy") + F("agreement"),
-        # Components with no data are left out of the maximum rather than counted as failed.
-        possible=Case(When(registration__isnull=False, then=Value(weights["registration"])), default=Value(0))
-        + Case(When(verification__isnull=False, then=Value(weights["verification"])), default=Value(0))
-        + Value(weights["inspection"] + weights["occupancy"] + weights["agreement"]),
-        has_data=Q(reported__gt=0) | Q(current_residents__gt=0) | Q(last_inspection_on__isnull=False),
-    ).annotate(
-        total=Case(When(has_data=True, then=Cast(Round(ExpressionWrapper(
-            Value(100.0) * F("earned") / F("possible"), output_field=FloatField())), IntegerField())),
-            default=None, output_field=IntegerField()),
+    arrived = Q(start_date__gte=year_ago, start_date__lte=today)
+    departed = Q(end_date__gte=year_ago, end_date__lte=today)
+    current = Q(status__in=CURRENT)
+    residences = Residence.objects.filter(unit__property__gte=low, unit__property__lte=high).order_by().values(
+        property_ref=F("unit__property_id")).annotate(
+        arrivals=Count("pk", filter=arrived),
+        arrivals_on_time=Count("pk", filter=arrived & Q(reported_on__lte=F("start_date") + deadline)),
+        departures=Count("pk", filter=departed),
+        departures_on_time=Count("pk", filter=departed & Q(end_reported_on__lte=F("end_date") + deadline)),
+        current_residents=Count("pk", filter=current),
+        overdue_residents=Count("pk", filter=current & Q(next_verification_due__lt=today)),
     )
-    star_cases = [When(total__gte=threshold, then=Value(stars))
-                  for threshold, stars in rules["RATING_STAR_THRESHOLDS"]]
-    return queryset.annotate(
-        stars=Case(When(total__isnull=True, then=Value(0)), *star_cases, default=Value(1),
-                   output_field=IntegerField()))
+    crowded_units = Unit.objects.filter(property__gte=low, property__lte=high).order_by().values(
+        "pk", "property_id", "capacity").annotate(
+        occupants=Count("residences", filter=Q(residences__status__in=CURRENT))).filter(
+        occupants__gt=F("capacity"))
+    newer = Inspection.objects.filter(property=OuterRef("property")).filter(
+        Q(inspected_on__gt=OuterRef("inspected_on")) | Q(inspected_on=OuterRef("inspected_on"), pk__gt=OuterRef("pk")))
+    latest_inspections = Inspection.objects.filter(property__gte=low, property__lte=high).exclude(Exists(newer)).order_by(
+        ).values("property_id", "inspected_on", "passed")
+    unanswered = VerificationRequest.objects.filter(
+        property__gte=low, property__lte=high, kind=VerificationRequestKind.OWNER_CONFIRMATION, closed_on__isnull=True,
+        opened_on__lt=answer_by).order_by().values("property_id").annotate(n=Count("pk"))
+
+    parts, params = [], []
+    for queryset in (residences, crowded_units, latest_inspections, unanswered):
+        sql, part_params = queryset.query.sql_with_params()
+        parts.append(sql)
+        params.extend(part_params)
+    counts = ", ".join(f"COALESCE(r.{name}, 0) AS {name}" for name in _EVIDENCE[:6])
+    marks = ", ".join(["%s"] * len(ids))
+    sql = f"""
+        SELECT p.id, {counts},
+               li.inspected_on AS last_inspection_on, li.passed AS last_inspection_passed,
+               COALESCE(cu.n, 0) AS units_over_capacity, p.agreement_signed_on,
+               COALESCE(q.n, 0) AS requests_unanswered
+        FROM housing_property p
+        LEFT JOIN ({parts[0]}) r ON r.property_ref = p.id
+        LEFT JOIN (SELECT crowded.property_id, COUNT(*) AS n FROM ({parts[1]}) crowded
+                   GROUP BY crowded.property_id) cu ON cu.property_id = p.id
+        LEFT JOIN ({parts[2]}) li ON li.property_id = p.id
+        LEFT JOIN ({parts[3]}) q ON q.property_id = p.id
+        WHERE p.id IN ({marks})"""  # noqa: S608 (SQL built here and by the ORM; values are parameters)
+    return sql, [*params, *ids]
 
 
-_COLUMNS = ["registration", "verification", "inspection", "occupancy", "agreement", "total", "stars",
-            "arrivals", "arrivals_on_time", "departures", "departures_on_time", "current_residents",
-            "overdue_residents", "last_inspection_on", "last_inspection_passed", "units_over_capacity",
-            "agreement_signed_on", "requests_unanswered"]
+# The scores, in plain-SQL layers around the evidence query, so that each correlated count runs once
+# per property (as ORM annotations that referred to each other they were re-inlined: 379 subqueries
+# per row). Only arithmetic and CASE: SQLite and PostgreSQL run the same text. A component with no
+# data is NULL and left out of the maximum, rather than counted as failed.
+_SCORES_SQL = """
+SELECT t.*,
+       CASE WHEN t.total IS NULL THEN 0 {star_cases} ELSE 1 END AS stars
+FROM (
+  SELECT s.*,
+         CASE WHEN s.has_data = 1 THEN CAST(ROUND(100.0 * s.earned / s.possible) AS INTEGER) END AS total
+  FROM (
+    SELECT c.*,
+           COALESCE(c.registration, 0) + COALESCE(c.verification, 0) + c.inspection + c.occupancy
+             + c.agreement AS earned,
+           CASE WHEN c.registration IS NULL THEN 0 ELSE {w_registration} END
+             + CASE WHEN c.verification IS NULL THEN 0 ELSE {w_verification} END
+             + {w_fixed} AS possible,
+           CASE WHEN c.arrivals + c.departures > 0 OR c.current_residents > 0
+                     OR c.last_inspection_on IS NOT NULL THEN 1 ELSE 0 END AS has_data
+    FROM (
+      SELECT e.*,
+             CASE WHEN e.arrivals + e.departures > 0
+                  THEN CAST(ROUND({w_registration}.0 * (e.arrivals_on_time + e.departures_on_time)
+                                  / (e.arrivals + e.departures)) AS INTEGER) END AS registration,
+             CASE WHEN e.current_residents > 0
+                  THEN CAST(ROUND({w_verification}.0 * (e.current_residents - e.overdue_residents)
+                                  / e.current_residents) AS INTEGER) END AS verification,
+             CASE WHEN e.last_inspection_on >= %s AND e.last_inspection_passed = %s
+                  THEN {w_inspection} ELSE 0 END AS inspection,
+             CASE WHEN e.units_over_capacity = 0 THEN {w_occupancy} ELSE 0 END AS occupancy,
+             CASE WHEN e.agreement_signed_on IS NOT NULL AND e.requests_unanswered = 0
+                  THEN {w_agreement} ELSE 0 END AS agreement
+      FROM ({evidence}) e
+    ) c
+  ) s
+) t
+"""
+
+
+def rated_properties_sql(ids: list[int], today: datetime.date) -> tuple[str, list]:
+    """A ``SELECT`` of these properties' ``id`` and ``_COLUMNS`` (evidence and scores), with its parameters."""
+    rules = settings.REGISTRY
+    weights = {name: int(points) for name, points in rules["RATING_WEIGHTS"].items()}
+    inspection_since = today - datetime.timedelta(days=30 * rules["INSPECTION_VALID_MONTHS"] + 5)
+    evidence_sql, evidence_params = _evidence_sql(ids, today)
+    star_cases = " ".join(f"WHEN t.total >= {int(threshold)} THEN {int(stars)}"
+                          for threshold, stars in rules["RATING_STAR_THRESHOLDS"])
+    sql = _SCORES_SQL.format(
+        evidence=evidence_sql, star_cases=star_cases, **{f"w_{name}": points for name, points in weights.items()},
+        w_fixed=weights["inspection"] + weights["occupancy"] + weights["agreement"])
+    return sql, [inspection_since, True, *evidence_params]
 
 
 def _rate_batch(property_ids_query, *, run: str, today: datetime.date) -> int:
@@ -139,12 +150,13 @@ def _rate_batch(property_ids_query, *, run: str, today: datetime.date) -> int:
             return 0
         PropertyRating.objects.filter(property_id__in=ids, is_current=True).exclude(run=run).update(
             is_current=False)
-        select = rated_properties(today).filter(pk__in=ids).values_list(
-            "pk", Value(now), Value(run), Value(True), *_COLUMNS)
-        sql, params = select.query.sql_with_params()
+        select, params = rated_properties_sql(ids, today)
         columns = ", ".join(["property_id", "computed_at", "run", "is_current", *_COLUMNS])
         with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO patrol_propertyrating ({columns}) {sql}", params)  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO patrol_propertyrating ({columns}) "  # noqa: S608 (built here and by the ORM)
+                f"SELECT r.id, %s, %s, %s, {', '.join('r.' + name for name in _COLUMNS)} FROM ({select}) r",
+                [now, run, True, *params])
             return cursor.rowcount
 
 
