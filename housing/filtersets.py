@@ -54,6 +54,9 @@ class PropertyFilterSet(RegistryFilterSet):
     employer = django_filters.ModelChoiceFilter(queryset=_employers, label=_("Employer"))
     over_capacity = django_filters.BooleanFilter(method="filter_over_capacity",
                                                  label=_("Over capacity"))
+    verification = django_filters.ChoiceFilter(
+        choices=(("open", _("Verification due")), ("escalated", _("Verification overdue, supervisor told"))),
+        method="filter_verification", label=_("Verification"))
     ordering = django_filters.OrderingFilter(
         fields=(("address", "address"), ("registration_number", "registration_number"),
                 ("property_type", "type"), ("community__name", "community"), ("created_at", "created")),
@@ -83,6 +86,14 @@ class PropertyFilterSet(RegistryFilterSet):
         crowded = units_with_occupancy(Unit.objects.filter(property=OuterRef("pk"))).filter(
             occupants__gt=F("capacity"))
         return queryset.filter(Exists(crowded)) if value else queryset.exclude(Exists(crowded))
+
+    def filter_verification(self, queryset, name, value):
+        from patrol.models import VerificationRequest
+
+        requests = VerificationRequest.objects.filter(property=OuterRef("pk"), closed_on__isnull=True)
+        if value == "escalated":
+            requests = requests.filter(escalated_on__isnull=False)
+        return queryset.filter(Exists(requests))
 
 
 class UnitFilterSet(RegistryFilterSet):

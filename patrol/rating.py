@@ -55,8 +55,8 @@ def _evidence_sql(ids: list[int], today: datetime.date) -> tuple[str, list]:
         occupants__gt=F("capacity"))
     newer = Inspection.objects.filter(property=OuterRef("property")).filter(
         Q(inspected_on__gt=OuterRef("inspected_on")) | Q(inspected_on=OuterRef("inspected_on"), pk__gt=OuterRef("pk")))
-    latest_inspections = Inspection.objects.filter(property__gte=low, property__lte=high).exclude(Exists(newer)).order_by(
-        ).values("property_id", "inspected_on", "passed")
+    latest_inspections = (Inspection.objects.filter(property__gte=low, property__lte=high).exclude(Exists(newer))
+                          .order_by().values("property_id", "inspected_on", "passed"))
     unanswered = VerificationRequest.objects.filter(
         property__gte=low, property__lte=high, kind=VerificationRequestKind.OWNER_CONFIRMATION, closed_on__isnull=True,
         opened_on__lt=answer_by).order_by().values("property_id").annotate(n=Count("pk"))

@@ -5,19 +5,24 @@ import datetime
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.db import connection, transaction
+from django.db.models import Case, Count, Exists, F, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from housing.models import Property, Residence, ResidenceStatusChoices
 from housing.rules import next_verification_due
 from housing.services import residence_end
-from registry.notifications import notify
+from registry.models import Notification
+from registry.notifications import notify_many
 from registry.services import versioned_save
 
 from .models import (
     Inspection,
+    PropertyRating,
     ResidencePermit,
     VerificationRequest,
     VerificationRequestKind,
@@ -187,70 +192,105 @@ def permit_endorse(*, permit: ResidencePermit, endorsed_on: datetime.date,
 def verification_sweep(*, today: datetime.date | None = None) -> dict:
     """Daily: open one request per property with residents due, route it, escalate old ones.
 
-    Set-based and idempotent: a property with an open request gets no second one; notifications
-    carry a unique key, so running the sweep twice sends nothing twice.
+    Set-based: one ``INSERT ... SELECT`` opens every request, one ``UPDATE`` claims every escalation,
+    and notifications are written in bulk: station staff get one digest a day, not one message per
+    property. Idempotent: a property with an open request gets no second one (a partial unique index
+    backs this up against a concurrent sweep), and every notification has a unique key, so running the
+    sweep twice, or a redelivered task, sends nothing twice.
     """
     today = today or timezone.localdate()
     rules = settings.REGISTRY
-    due = Residence.objects.filter(unit__property=OuterRef("pk"), status__in=CURRENT,
-                                   next_verification_due__lte=today)
-    open_request = VerificationRequest.objects.filter(property=OuterRef("pk"), closed_on__isnull=True)
-    needing = (Property.objects.filter(Exists(due)).exclude(Exists(open_request))
-               .select_related("landlord", "employer"))
-    opened = 0
-    for prop in needing.iterator(chunk_size=2000):
-        stars = current_stars(prop.pk)
-        owner_user_id = (prop.landlord.user_id if prop.landlord_id else None) or (
-            prop.employer.user_id if prop.employer_id else None)
-        kind = (VerificationRequestKind.OWNER_CONFIRMATION
-                if stars >= rules["SELF_CONFIRM_MIN_STARS"] and owner_user_id else VerificationRequestKind.VISIT)
-        first_due = Residence.objects.filter(unit__property=prop, status__in=CURRENT,
-                                             next_verification_due__lte=today).order_by(
-            "next_verification_due").values_list("next_verification_due", flat=True).first()
-        request, created = VerificationRequest.objects.get_or_create(
-            property=prop, closed_on=None, defaults={"kind": kind, "opened_on": today, "due_since": first_due})
-        if created:
-            opened += 1
-            _notify_request(request, prop, owner_user_id)
-    escalated = _escalate(today=today, days=rules["ESCALATE_OVERDUE_DAYS"])
+    with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
+        opened = _requests_open(today=today, min_stars=rules["SELF_CONFIRM_MIN_STARS"])
+        _notify_opened(today=today)
+    with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
+        escalated = _escalate(today=today, days=rules["ESCALATE_OVERDUE_DAYS"])
     return {"opened": opened, "escalated": escalated}
 
 
-def _notify_request(request: VerificationRequest, prop: Property, owner_user_id: int | None) -> None:
+def _requests_open(*, today: datetime.date, min_stars: int) -> int:
+    """Open a request at every property with a resident due and no open request; returns how many."""
+    due = Residence.objects.filter(unit__property=OuterRef("pk"), status__in=CURRENT,
+                                   next_verification_due__lte=today)
+    open_request = VerificationRequest.objects.filter(property=OuterRef("pk"), closed_on__isnull=True)
+    stars = PropertyRating.objects.filter(property=OuterRef("pk"), is_current=True).values("stars")[:1]
+    needing = (
+        Property.objects.filter(Exists(due)).exclude(Exists(open_request)).order_by()
+        .annotate(first_due=Subquery(due.order_by("next_verification_due").values("next_verification_due")[:1]),
+                  stars=Coalesce(Subquery(stars), 0),
+                  owner_user=Coalesce(F("landlord__user_id"), F("employer__user_id")))
+        # Well-rated properties with a portal account confirm their occupants themselves.
+        .annotate(kind=Case(When(stars__gte=min_stars, owner_user__isnull=False,
+                                 then=Value(VerificationRequestKind.OWNER_CONFIRMATION)),
+                            default=Value(VerificationRequestKind.VISIT)))
+        .values_list("id", "kind", "first_due"))
+    sql, params = needing.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # ``WHERE 1 = 1``: SQLite needs a WHERE before ON CONFLICT in an INSERT ... SELECT.
+        cursor.execute(
+            "INSERT INTO patrol_verificationrequest (property_id, kind, opened_on, due_since) "  # noqa: S608
+            f"SELECT n.id, n.kind, %s, n.first_due FROM ({sql}) n WHERE 1 = 1 ON CONFLICT DO NOTHING",
+            [today, *params])
+        return cursor.rowcount
+
+
+def _notify_opened(*, today: datetime.date) -> None:
+    """Owners: one message per property to confirm. Station staff: one digest a day of what waits."""
     from django.contrib.auth import get_user_model
 
-    key = f"verify:{request.pk}"
-    if request.kind == VerificationRequestKind.OWNER_CONFIRMATION:
-        recipients = get_user_model().objects.filter(pk=owner_user_id)
-        title = _("Please confirm who lives at %(address)s") % {"address": prop.address}
-    else:
-        recipients = get_user_model().objects.filter(
-            profile__station_id=prop.station_id, profile__role__in=["staff", "officer"], is_active=True)
-        title = _("Verification due at %(address)s") % {"address": prop.address}
-    for user in recipients:
-        notify(user=user, key=key, kind="verification_due", title=title,
-               url=f"/housing/properties/{prop.pk}/")
+    opened_today = VerificationRequest.objects.filter(opened_on=today, closed_on__isnull=True)
+    owners = opened_today.filter(kind=VerificationRequestKind.OWNER_CONFIRMATION).annotate(
+        owner_user=Coalesce(F("property__landlord__user_id"), F("property__employer__user_id"))).values_list(
+        "pk", "property_id", "property__address", "owner_user")
+    messages = [
+        Notification(user_id=owner_user, key=f"verify:{pk}", kind="verification_due",
+                     title=_("Please confirm who lives at %(address)s") % {"address": address},
+                     url=reverse("portal:occupants_confirm", args=[property_id]))
+        for pk, property_id, address, owner_user in owners.iterator(chunk_size=5000) if owner_user]
+    waiting = dict(VerificationRequest.objects.filter(closed_on__isnull=True, kind=VerificationRequestKind.VISIT)
+                   .values("property__station_id").annotate(n=Count("pk")).values_list("property__station_id", "n"))
+    new = dict(opened_today.filter(kind=VerificationRequestKind.VISIT).values("property__station_id")
+               .annotate(n=Count("pk")).values_list("property__station_id", "n"))
+    staff = get_user_model().objects.filter(profile__station_id__in=new, profile__role__in=["staff", "officer"],
+                                            is_active=True).values_list("pk", "profile__station_id")
+    url = f"{reverse('housing:property_list')}?verification=open"
+    for user_id, station_id in staff:
+        title = ngettext("Verification due at %(count)d new property", "Verification due at %(count)d new properties",
+                         new[station_id]) % {"count": new[station_id]}
+        body = ngettext("%(count)d property in all is waiting for a verification visit.",
+                        "%(count)d properties in all are waiting for a verification visit.",
+                        waiting[station_id]) % {"count": waiting[station_id]}
+        messages.append(Notification(user_id=user_id, key=f"verify:station:{station_id}:{today}",
+                                     kind="verification_due", title=title, body=body, url=url))
+    notify_many(messages)
 
 
 def _escalate(*, today: datetime.date, days: int) -> int:
+    """Claim every request overdue for more than ``days`` (one UPDATE), and tell the district's supervisors."""
     from django.contrib.auth import get_user_model
 
     limit = today - datetime.timedelta(days=days)
-    overdue = VerificationRequest.objects.filter(closed_on__isnull=True, escalated_on__isnull=True,
-                                                 due_since__lt=limit).select_related("property__station")
-    count = 0
-    for request in overdue.iterator(chunk_size=2000):
-        claimed = VerificationRequest.objects.filter(pk=request.pk, escalated_on__isnull=True).update(
-            escalated_on=today)
-        if claimed != 1:  # another sweep got there first
-            continue
-        count += 1
-        supervisors = get_user_model().objects.filter(
-            profile__role="supervisor", profile__district_id=request.property.station.district_id, is_active=True)
-        for user in supervisors:
-            notify(user=user, key=f"escalate:{request.pk}", kind="verification_overdue",
-                   title=_("Verification overdue more than %(days)d days at %(address)s")
-                   % {"days": days, "address": request.property.address},
-                   url=f"/housing/properties/{request.property_id}/")
-    return count
-
+    claimed = VerificationRequest.objects.filter(closed_on__isnull=True, escalated_on__isnull=True,
+                                                 due_since__lt=limit).update(escalated_on=today)
+    escalated_today = (VerificationRequest.objects.filter(escalated_on=today, closed_on__isnull=True)
+                       .values("property__station__district_id", "property__station__name")
+                       .annotate(n=Count("pk")).order_by("property__station__name"))
+    by_district = {}
+    for row in escalated_today:
+        by_district.setdefault(row["property__station__district_id"], []).append(
+            (row["property__station__name"], row["n"]))
+    supervisors = get_user_model().objects.filter(profile__role="supervisor", profile__district_id__in=by_district,
+                                                  is_active=True).values_list("pk", "profile__district_id")
+    messages = []
+    for user_id, district_id in supervisors:
+        stations = by_district[district_id]
+        total = sum(n for _name, n in stations)
+        title = ngettext("%(count)d verification overdue more than %(days)d days",
+                         "%(count)d verifications overdue more than %(days)d days", total) % {
+            "count": total, "days": days}
+        body = "\n".join(f"{name}: {n}" for name, n in stations)
+        messages.append(Notification(user_id=user_id, key=f"escalate:district:{district_id}:{today}",
+                                     kind="verification_overdue", title=title, body=body,
+                                     url=reverse("dashboard")))
+    notify_many(messages)
+    return claimed
