@@ -1,14 +1,23 @@
 import io
 
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, F
 
 from housing.models import Landlord, Property, Residence, Unit
-from persons.models import Person
+from patrol.models import Inspection, ResidencePermit
+from persons.models import Employment, Person
+from portal.models import Submission
+from registry.changes import changes_sequence
+from registry.models import ChangeLog
+
+
+def _generate(persons=1000):
+    call_command("generate_city", "--persons", str(persons), "--stations", "5", "--communities", "20",
+                 stdout=io.StringIO())
 
 
 def test_generate_city_builds_the_documented_shape_with_valid_people(db):
-    call_command("generate_city", "--persons", "1000", "--stations", "5", "--communities", "20", stdout=io.StringIO())
+    _generate()
     assert Person.objects.count() == 1000
     assert Property.objects.count() == 200
     assert Unit.objects.count() == 600
@@ -20,6 +29,57 @@ def test_generate_city_builds_the_documented_shape_with_valid_people(db):
         person.full_clean()
     for landlord in Landlord.objects.order_by("?")[:20]:
         landlord.full_clean()
-    dormitory_share = Residence.objects.filter(status="active", unit__property__property_type="dormitory").count() / \
-        Residence.objects.filter(status="active").count()
-    assert 0.15 < dormitory_share < 0.35
+    for residence in Residence.objects.select_related("unit__property").order_by("?")[:50]:
+        residence.full_clean()
+        assert residence.station_id == residence.unit.property.station_id
+
+
+def test_residents_live_where_product_md_says(db):
+    _generate(2000)
+    current = Residence.objects.filter(status__in=["active", "unconfirmed"])
+    total = current.count()
+    dormitory = current.filter(unit__property__property_type="dormitory").count() / total
+    rental = current.filter(unit__property__property_type__in=["flat", "self_built", "group_rental"]).count() / total
+    assert 0.18 < dormitory < 0.30
+    assert 0.37 < rental < 0.49
+    # Every dormitory resident works for the dormitory's employer.
+    in_dorms = current.filter(unit__property__property_type="dormitory")
+    assert Employment.objects.filter(person__residences__in=in_dorms,
+                                     employer=F("person__residences__unit__property__employer")).count() == \
+        in_dorms.count()
+    # Arrivals peak in March; some verifications are overdue, some reports late.
+    march = Residence.objects.filter(start_date__month=3).count()
+    assert march > 1.8 * Residence.objects.filter(start_date__month=6).count()
+    assert 0.03 < current.filter(next_verification_due__lt=F("created_at__date")).count() / total < 0.15
+    assert Residence.objects.filter(reported_on__gt=F("start_date") + 3).exists()
+
+
+def test_a_person_is_registered_where_they_first_lived(db):
+    _generate()
+    for person in Person.objects.order_by("?")[:50]:
+        first = person.residences.order_by("start_date", "id").first()
+        assert person.registered_station_id == first.station_id
+
+
+def test_the_city_has_inspections_permits_reports_and_a_change_feed(db):
+    _generate()
+    assert Inspection.objects.filter(passed=False).exists() and Inspection.objects.filter(passed=True).exists()
+    for permit in ResidencePermit.objects.order_by("?")[:10]:
+        permit.full_clean()
+    reports = Submission.objects.all()
+    assert reports.filter(status="approved", kind="arrival").exists()
+    assert reports.filter(status="approved", kind="departure", residence__isnull=False).exists()
+    assert reports.filter(is_late=True).exists() and reports.filter(is_late=False).exists()
+    for report in reports.order_by("?")[:20]:
+        report.full_clean(exclude=["submitted_by"])  # the city has no portal accounts to send them
+        assert report.station_id == report.property.station_id
+    # One feed entry per record written, already numbered: the sequencer finds nothing to do.
+    written = (Person.objects.count() + Residence.objects.count() + Property.objects.count() + Unit.objects.count()
+               + Landlord.objects.count() + Submission.objects.count() + ResidencePermit.objects.count()
+               + Employment.objects.count())
+    assert ChangeLog.objects.exclude(object_type="persons.employer").count() == written
+    assert not ChangeLog.objects.filter(seq__isnull=True).exists()
+    top = ChangeLog.objects.order_by("-seq").values_list("seq", flat=True).first()
+    changes_sequence()
+    assert ChangeLog.objects.order_by("-seq").values_list("seq", flat=True).first() == top == ChangeLog.objects.count()
+    assert ChangeLog.objects.filter(object_type="housing.residence", station_id__isnull=True).count() == 0

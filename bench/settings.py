@@ -1,0 +1,21 @@
+"""Settings for benchmark runs only: the product's settings plus the baselines' URLs.
+
+``DJANGO_SETTINGS_MODULE=bench.settings`` (bin/bench sets it). Nothing here changes a product rule:
+it mounts the baseline views (``bench.urls``), points the cache and the Celery broker at the bench's
+own Redis (the production shape; no worker consumes the re-rating messages during a run), and logs less.
+"""
+
+import os
+
+from registry.settings import *  # noqa: F403
+from registry.settings import LOGGING
+
+ROOT_URLCONF = "bench.urls"
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405
+
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6390/0")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": BENCH_REDIS_URL,
+                      "KEY_PREFIX": "bench"}}
+CELERY_BROKER_URL = BENCH_REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}
