@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Length, Substr
 
 from .choices import DocumentTypeChoices
 from .models import Person
@@ -80,9 +81,7 @@ def person_search(queryset: QuerySet[Person], raw: str) -> QuerySet[Person]:
             default=Value(50),
             output_field=IntegerField(),
         )
-        condition = Q(name__startswith=text)
-        if len(text) >= 2:
-            condition |= Q(name__contains=text)
+        queryset, condition = _name_condition(queryset, text)
         return queryset.filter(condition).annotate(rank=rank).order_by("-rank", "name_pinyin", "id")
     if query.kind == "pinyin":
         rank = Case(
@@ -96,6 +95,25 @@ def person_search(queryset: QuerySet[Person], raw: str) -> QuerySet[Person]:
         condition |= _mixed_pinyin(text)
         return queryset.filter(condition).annotate(rank=rank).order_by("-rank", "name_pinyin", "id")
     return queryset.filter(name__icontains=text)
+
+
+LONG_NAME = 5  # characters: a two-character fragment may start past the third character only in these
+
+
+def _name_condition(queryset: QuerySet, text: str) -> tuple[QuerySet, Q]:
+    """Names starting with ``text`` or, from two characters on, containing it; each branch indexable.
+
+    One character is a surname: prefix only. Three or more: a plain infix, which PostgreSQL's trigram
+    index serves. Two characters are too short for trigrams, so "contains" is spelled out as "starts
+    at character 1, 2 or 3, or lies anywhere in a long name", each with its own index (migration 0004).
+    """
+    if len(text) == 1:
+        return queryset, Q(name__startswith=text)
+    if len(text) >= 3:
+        return queryset, Q(name__contains=text)
+    queryset = queryset.alias(name_from2=Substr("name", 2), name_from3=Substr("name", 3), name_length=Length("name"))
+    return queryset, (Q(name__startswith=text) | Q(name_from2__startswith=text) | Q(name_from3__startswith=text)
+                      | Q(name_length__gte=LONG_NAME, name__contains=text))
 
 
 def _mixed_pinyin(text: str) -> Q:

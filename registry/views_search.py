@@ -1,7 +1,7 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Q
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, Window
 from django.shortcuts import render
 from django.views import View
 
@@ -12,6 +12,34 @@ from persons.selectors import classify, document_condition, person_search
 from .scoping import scope_for
 
 OTHER_RESULTS = 10
+PAGE_SIZE = 20
+
+
+def person_page(user, raw: str, page_number) -> Page:
+    """A page of the persons matching ``raw`` that ``user`` may see, best first, with the total.
+
+    One query reads the page's ids and the total (a window count) from the search indexes, without
+    touching the table where the index covers the search (a surname matches 7% of a city); a second
+    reads just the page's rows. A page past the end shows the last page, like ``Paginator.get_page``.
+    """
+    matches = person_search(Person.objects.visible_to(user), raw)
+    if not matches.query.order_by:
+        matches = matches.order_by(*Person._meta.ordering)
+    ids = matches.annotate(total=Window(Count("pk"))).values_list("pk", "total")
+    try:
+        number = max(int(page_number or 1), 1)
+    except (TypeError, ValueError):
+        number = 1
+    rows = list(ids[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
+    if not rows and number > 1:
+        number = max((matches.count() + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        rows = list(ids[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
+    paginator = Paginator([], PAGE_SIZE)
+    paginator.count = rows[0][1] if rows else 0
+    found = Person.objects.visible_to(user).select_related("registered_station").only(
+        "id", "name", "sex", "birth_date", "document_number", "phone", "registered_station__name").in_bulk(
+        [pk for pk, _total in rows])
+    return Page([found[pk] for pk, _total in rows if pk in found], number, paginator)
 
 
 class SearchView(LoginRequiredMixin, View):
@@ -24,11 +52,7 @@ class SearchView(LoginRequiredMixin, View):
         context = {"q": raw}
         if raw:
             user = request.user
-            persons = person_search(
-                Person.objects.visible_to(user).select_related("registered_station").only(
-                    "id", "name", "sex", "birth_date", "document_number", "phone", "registered_station__name"),
-                raw)
-            context["page_obj"] = Paginator(persons, 20).get_page(request.GET.get("page"))
+            context["page_obj"] = person_page(user, raw, request.GET.get("page"))
             query = classify(raw)
             text = query.text
             properties = Property.objects.visible_to(user).select_related("community")

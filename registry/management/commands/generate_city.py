@@ -227,8 +227,8 @@ class Command(BaseCommand):
             district_ids.append(district.pk)
         self.station_ids = []
         for n in range(stations):
-            station, _ = Station.objects.get_or_create(
-                code=f"CITY-S{n:02d}", defaults={"district_id": district_ids[n % districts], "name": f"第{n + 1}派出所"})
+            defaults = {"district_id": district_ids[n % districts], "name": f"第{n + 1}派出所"}
+            station, _ = Station.objects.get_or_create(code=f"CITY-S{n:02d}", defaults=defaults)
             self.station_ids.append(station.pk)
         self.communities = []  # (community id, station id)
         for n in range(communities):

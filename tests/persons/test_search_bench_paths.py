@@ -1,0 +1,62 @@
+"""The search's city-scale paths (issue 7): two-character fragments anywhere in a name, and the
+search page that reads its ids and total in one query."""
+
+import pytest
+from django.test import Client
+
+from persons.factories import PersonFactory
+from persons.models import Person
+from persons.selectors import person_search
+from registry.views_search import PAGE_SIZE, person_page
+
+
+@pytest.fixture
+def names(station_a):
+    names = ["王英", "李王英", "欧阳英华", "王英华", "阿卜杜拉·王英提", "阿卜杜拉·艾买提王英", "王", "英王"]
+    return {name: PersonFactory(name=name, registered_station=station_a) for name in names}
+
+
+def _names(qs):
+    return {p.name for p in qs}
+
+
+def test_two_characters_match_at_any_position_and_nowhere_else(names):
+    assert _names(person_search(Person.objects.all(), "王英")) == {
+        "王英", "李王英", "王英华", "阿卜杜拉·王英提", "阿卜杜拉·艾买提王英"}
+    assert _names(person_search(Person.objects.all(), "英华")) == {"欧阳英华", "王英华"}
+    assert _names(person_search(Person.objects.all(), "阳英")) == {"欧阳英华"}
+
+
+def test_two_characters_rank_the_exact_name_then_prefixes_first(names):
+    ranked = [p.name for p in person_search(Person.objects.all(), "王英")]
+    assert ranked[0] == "王英" and ranked[1] == "王英华"
+
+
+def test_one_character_is_a_surname_prefix_only(names):
+    assert _names(person_search(Person.objects.all(), "王")) == {"王英", "王英华", "王"}
+
+
+def test_the_page_has_the_total_and_the_rows_in_rank_order(names, staff_a):
+    page = person_page(staff_a, "王英", None)
+    assert page.paginator.count == 5
+    assert [p.name for p in page.object_list][:2] == ["王英", "王英华"]
+
+
+def test_pages_past_the_end_show_the_last_page_and_the_scope_holds(station_a, staff_a, staff_b):
+    for n in range(PAGE_SIZE + 3):
+        PersonFactory(name=f"张{chr(0x4e00 + n)}", registered_station=station_a)
+    last = person_page(staff_a, "张", "9")
+    assert last.number == 2 and len(last.object_list) == 3 and last.paginator.count == PAGE_SIZE + 3
+    assert person_page(staff_b, "张", None).paginator.count == 0
+    assert person_page(staff_a, "张", "x").number == 1
+
+
+def test_the_search_page_shows_the_total_and_links_each_person(names, staff_a):
+    client = Client()
+    client.force_login(staff_a)
+    response = client.get("/search/", {"q": "王英"})
+    assert response.status_code == 200
+    text = response.content.decode()
+    for name in ("王英", "李王英", "王英华"):
+        assert f"/persons/{names[name].pk}/" in text
+    assert f"/persons/{names['欧阳英华'].pk}/" not in text
