@@ -1,11 +1,12 @@
 """Import residents with their unit from a CSV or XLSX file: upload, dry run, confirm, import.
 
 Every row goes through the rules the desk form and the API use: the identity validators and
-``Person.clean()`` for the person, the user's scope for the unit, and ``person_register`` for the
-registration itself. The dry run calls that service inside a transaction it rolls back, so it reports
-exactly what the import would refuse; the import calls it again for the confirmed rows, in one
-transaction: all of them or none. Tasks (``housing.tasks``) and views (``housing.views_import``) only
-call the functions here. The column reference is docs/import.md.
+``Person.clean_values()`` for the person, the user's scope for the unit, and the registration service
+(``registrations_check`` / ``registrations_apply``, which ``person_register`` calls for one entry) for the
+registration itself. The dry run runs the service's check, which writes nothing, so it reports exactly
+what the import would refuse; the import checks again and writes the confirmed rows in chunks of a
+thousand, in one transaction: all of them or none. Tasks (``housing.tasks``) and views
+(``housing.views_import``) only call the functions here. The column reference is docs/import.md.
 """
 
 import codecs
@@ -44,21 +45,20 @@ from .models import (
     ImportJob,
     ImportStatusChoices,
     Property,
-    Residence,
     ResidenceReasonChoices,
     ResidenceSourceChoices,
-    ResidenceStatusChoices,
     Unit,
 )
-from .services import CURRENT, person_register
+from .services import Registration, registrations_apply, registrations_check
 
 logger = logging.getLogger(__name__)
 
-MAX_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 50_000
+MAX_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 100_000
 # The page and the job row keep this many problems; every bad row is still left out of the import.
 MAX_REPORTED_ERRORS = 5_000
-DRY_RUN_CHUNK = 100
+# Rows checked and written together: a fixed number of queries each (see registrations_check).
+CHUNK = 1000
 EXTENSIONS = (".csv", ".txt", ".xlsx")
 PERMISSION = "housing.add_residence"
 
@@ -506,49 +506,67 @@ def _add_validation_error(row: ImportRow, exc: ValidationError, *, prefix_fields
             row.add_error(column, message)
 
 
-def check_person(row: ImportRow, existing: Person | None) -> None:
-    """The person's fields through the model's own rules (``Person.clean()``), as the desk form and API do.
-
-    A known person is checked as an edit of that person, so that their own number is not a duplicate;
-    for them ``person_register`` fills in only what is blank, so this is where a bad phone is caught.
+def check_person(row: ImportRow) -> Person:
+    """The person's fields through the model's own rules (``Person.clean_values()``), as the desk form and API
+    do. For a person already known the service only fills in what is blank, so this is where a bad phone
+    is caught; whether the number is already registered is the service's question (``registrations_check``).
     """
     given = {key: value for key, value in row.identity.items() if value not in (None, "")}
     person = Person(**given)
-    if existing is not None:
-        person.pk, person._state.adding = existing.pk, False
     skip = [key for key in row.identity if key not in given or row.has_error(key)] + ["registered_station"]
     try:
         person.clean_fields(exclude=skip)
     except ValidationError as exc:
         _add_validation_error(row, exc, prefix_fields=True)
     try:
-        person.clean()
+        person.clean_values()
     except ValidationError as exc:
         _add_validation_error(row, exc)
     for key in ("document_number", "document_country", "name", "phone"):
         if row.identity[key]:
             row.identity[key] = getattr(person, key)  # normalised, as the model stores it
+    return person
 
 
 class UnitFinder:
     """Units by property registration number or address and unit label, only inside the user's scope.
 
-    Outside the scope a property does not exist: its row gets the same message as a made-up one.
+    ``prefetch`` looks up every property and unit a batch of rows names in a few queries. Outside the
+    scope a property does not exist: its row gets the same message as a made-up one.
     """
 
     def __init__(self, user):
         self.properties = Property.objects.visible_to(user)
-        self.units = Unit.objects.visible_to(user).select_related("property")
-        self._by_number, self._by_address, self._unit = {}, {}, {}
+        self._by_number, self._by_address, self._units = {}, {}, {}
+
+    def prefetch(self, rows: list[ImportRow]) -> None:
+        numbers = sorted({row.registration_number for row in rows if row.registration_number} - set(self._by_number))
+        addresses = sorted({row.address for row in rows if row.address and not row.registration_number}
+                           - set(self._by_address))
+        found = []
+        for chunk in _chunks(numbers):
+            found += self.properties.filter(registration_number__in=chunk)
+        for chunk in _chunks(addresses):
+            found += self.properties.filter(address__in=chunk)
+        self._by_number.update(dict.fromkeys(numbers))
+        for address in addresses:
+            self._by_address[address] = []
+        for prop in found:
+            if prop.registration_number in self._by_number:
+                self._by_number[prop.registration_number] = prop
+            if prop.address in self._by_address and prop not in self._by_address[prop.address]:
+                self._by_address[prop.address].append(prop)
+        props = {prop.pk: prop for prop in found}
+        for chunk in _chunks(sorted(props)):
+            for unit in Unit.objects.filter(property_id__in=chunk):
+                unit.property = props[unit.property_id]
+                self._units[(unit.property_id, unit.label)] = unit
 
     def find(self, row: ImportRow) -> Unit | None:
         prop = self._property(row)
         if prop is None:
             return None
-        key = (prop.pk, row.unit_label)
-        if key not in self._unit:
-            self._unit[key] = self.units.filter(property=prop, label=row.unit_label).first()
-        unit = self._unit[key]
+        unit = self._units.get((prop.pk, row.unit_label))
         if unit is None:
             row.add_error("unit_label", _("Unit: property %(property)s (%(address)s) has no unit “%(unit)s”.")
                           % {"property": prop.registration_number, "address": prop.address, "unit": row.unit_label})
@@ -557,9 +575,7 @@ class UnitFinder:
     def _property(self, row: ImportRow) -> Property | None:
         if row.registration_number:
             number = row.registration_number
-            if number not in self._by_number:
-                self._by_number[number] = self.properties.filter(registration_number=number).first()
-            prop = self._by_number[number]
+            prop = self._by_number.get(number)
             if prop is None:
                 row.add_error("property_registration_number", _(
                     "Property registration number: no property “%(number)s” in your area.") % {"number": number})
@@ -569,9 +585,7 @@ class UnitFinder:
                     % {"number": number, "address": prop.address})
                 return None
             return prop
-        if row.address not in self._by_address:
-            self._by_address[row.address] = list(self.properties.filter(address=row.address)[:2])
-        found = self._by_address[row.address]
+        found = self._by_address.get(row.address, [])
         if not found:
             row.add_error("property_address", _(
                 "Property address: no property at “%(address)s” in your area; check it against the property's "
@@ -585,35 +599,51 @@ class UnitFinder:
         return found[0]
 
 
-def apply_row(row: ImportRow, *, unit: Unit, existing: Person | None, user) -> str:
-    """Register the row through ``person_register``; returns what happened. Raises ValidationError."""
-    if existing is not None:
-        current = Residence.objects.filter(person=existing, status__in=CURRENT).only(
-            "unit_id", "start_date", "status").first()
-        if (current is not None and current.status == ResidenceStatusChoices.ACTIVE and current.unit_id == unit.pk
-                and current.start_date == row.start_date):
-            return UNCHANGED  # re-importing a file changes nothing
-        outcome = MOVED if current is not None else RETURNING
-    else:
-        outcome = CREATED
-    person_register(identity=row.identity, unit=unit, start_date=row.start_date, reason=row.reason,
-                    source=ResidenceSourceChoices.IMPORT, actor=user)
-    return outcome
+def _chunks(items: list, size: int = 1000):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
-def check_row(row: ImportRow, finder: UnitFinder) -> tuple[Unit | None, Person | None]:
-    """Everything that can be said about a row without writing: cells, unit, person."""
-    unit = None if row.has_error("property_registration_number") else finder.find(row)
-    existing = Person.objects.filter(document_type=row.identity["document_type"],
-                                     document_hash=row.document_key).first() if row.document_key else None
-    # A new person on an otherwise good row is checked by the service's own full_clean(); check here
-    # where the service would not (a known person), will not run (the row has other problems), or
-    # would only say "cannot be null" (no date of birth or sex: the number could not be read).
-    identity = row.identity
-    if identity["document_type"] and (existing is not None or row.errors or not identity["birth_date"]
-                                      or not identity["sex"]):
-        check_person(row, existing)
-    return unit, existing
+def row_entries(rows: list[ImportRow], finder: UnitFinder) -> list[tuple[ImportRow, Registration]]:
+    """What can be said about a batch of rows on their own: cells, units, the person's fields. Returns the
+    rows without a problem so far, each with its registration for the service."""
+    finder.prefetch(rows)
+    pending = []
+    for row in rows:
+        unit = None if row.has_error("property_registration_number") else finder.find(row)
+        person = check_person(row) if row.identity["document_type"] else None
+        if not row.errors:
+            # The person's fields were just checked by the model's own rules: the service need not again.
+            pending.append((row, Registration(identity=row.identity, unit=unit, start_date=row.start_date,
+                                              reason=row.reason, unchanged_ok=True, new_person=person)))
+    return pending
+
+
+def _entry_errors(pairs: list[tuple[ImportRow, Registration]]) -> list[tuple[ImportRow, Registration]]:
+    """Copy the service's verdict onto the rows; returns the pairs it accepted."""
+    good = []
+    for row, entry in pairs:
+        if entry.errors:
+            _add_validation_error(row, ValidationError(entry.errors))
+        else:
+            good.append((row, entry))
+    return good
+
+
+def check_rows(rows: list[ImportRow], finder: UnitFinder) -> list[tuple[ImportRow, Registration]]:
+    """Everything that can be said about a batch of rows without writing, ending with the registration
+    service's own check (``registrations_check``). Returns the good rows with their registrations."""
+    pending = row_entries(rows, finder)
+    registrations_check([entry for _row, entry in pending])
+    return _entry_errors(pending)
+
+
+def outcome(entry: Registration) -> str:
+    if entry.unchanged:
+        return UNCHANGED  # re-importing a file changes nothing
+    if entry.person is None or entry.person is entry.new_person:  # new, before or after the write
+        return CREATED
+    return MOVED if entry.current is not None else RETURNING
 
 
 def _report(outcomes: Counter) -> dict:
@@ -732,25 +762,16 @@ def import_validate(job_id: int) -> ImportJob | None:
 
 
 def _dry_run(job: ImportJob, sheet: Sheet) -> tuple[list, set, Counter]:
-    rows, user = sheet.rows, job.user
-    finder, outcomes, progress = UnitFinder(user), Counter(), Progress(job, len(rows))
+    rows = sheet.rows
+    finder, outcomes, progress = UnitFinder(job.user), Counter(), Progress(job, len(rows))
     for row in rows:
         parse_row(row)
     mark_duplicates(rows)
-    # The service itself decides, in transactions that are always rolled back. Rows are independent (one
-    # row per person), so a chunk of them shares a transaction: fewer commits, and the write lock that
-    # SQLite takes is held a few seconds at most.
-    for first in range(0, len(rows), DRY_RUN_CHUNK):
-        with transaction.atomic():
-            for done, row in enumerate(rows[first:first + DRY_RUN_CHUNK], start=first + 1):
-                unit, existing = check_row(row, finder)
-                if not row.errors:
-                    try:
-                        outcomes[apply_row(row, unit=unit, existing=existing, user=user)] += 1
-                    except ValidationError as exc:  # person_register's own savepoint is already undone
-                        _add_validation_error(row, exc)
-                progress.update(done)
-            transaction.set_rollback(True)
+    # The registration service decides, without writing; a fixed number of queries per chunk of rows.
+    for first in range(0, len(rows), CHUNK):
+        for _row, entry in check_rows(rows[first:first + CHUNK], finder):
+            outcomes[outcome(entry)] += 1
+        progress.update(min(first + CHUNK, len(rows)))
     progress.update(len(rows), force=True)
     errors = [{"row": row.number, "field": key, "column": sheet.headers.get(key, key), "message": message}
               for row in rows for key, message in row.errors]
@@ -806,23 +827,28 @@ def _check_unchanged_file(job: ImportJob) -> None:
 
 
 def _import_rows(job: ImportJob, rows: list[ImportRow]) -> Counter:
-    user, finder, outcomes, progress = job.user, UnitFinder(job.user), Counter(), Progress(job, len(rows))
+    finder, progress, decided = UnitFinder(job.user), Progress(job, len(rows)), []
     for row in rows:
         parse_row(row)
     mark_duplicates(rows)
-    for done, row in enumerate(rows, start=1):
-        unit, existing = check_row(row, finder)
-        if not row.errors:
-            try:
-                outcomes[apply_row(row, unit=unit, existing=existing, user=user)] += 1
-            except ValidationError as exc:
-                _add_validation_error(row, exc)
-        if row.errors:
+    for first in range(0, len(rows), CHUNK):
+        chunk = rows[first:first + CHUNK]
+        pending = row_entries(chunk, finder)
+        entries = [entry for _row, entry in pending]
+        if len(pending) == len(chunk):
+            try:  # the service checks each entry again, under locks, before it writes
+                registrations_apply(entries, source=ResidenceSourceChoices.IMPORT, actor=job.user)
+            except ValidationError:
+                _entry_errors(pending)
+        refused = next((row for row in chunk if row.errors), None)
+        decided += [outcome(entry) for entry in entries]
+        if refused is not None:
             raise RowFailed(_("Row %(row)d was refused, so nothing was imported: %(message)s Check the file "
-                              "again (upload it once more).") % {"row": row.number, "message": row.errors[0][1]})
-        progress.update(done)
+                              "again (upload it once more).")
+                            % {"row": refused.number, "message": refused.errors[0][1]})
+        progress.update(first + len(chunk))
     progress.update(len(rows), force=True)
-    return outcomes
+    return Counter(decided)
 
 
 def imports_tidy(*, now=None, keep_days: int = 7, stuck_after: datetime.timedelta | None = None) -> int:

@@ -5,6 +5,9 @@ a residence is written anywhere else.
 """
 
 import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from persons.models import Person
+from registry.bulk import bulk_update_rows, insert_objects
 from registry.services import versioned_save
 
 from .models import Residence, ResidenceSourceChoices, ResidenceStatusChoices, Unit
@@ -92,6 +96,11 @@ def residence_end(*, residence: Residence, end_date: datetime.date, note: str = 
     return residence
 
 
+def residence_check_move(*, current: Residence, unit: Unit) -> None:
+    if current.unit_id == unit.pk:
+        raise ValidationError({"unit": _("Unit: the person is already registered in this unit.")})
+
+
 @transaction.atomic
 def residence_move(*, person: Person, unit: Unit, start_date: datetime.date, reason: str,
                    source: str = ResidenceSourceChoices.DESK, actor=None, note: str = "",
@@ -99,8 +108,7 @@ def residence_move(*, person: Person, unit: Unit, start_date: datetime.date, rea
     """“Moved here”: end the current registration the day the new one starts, in one step."""
     current = Residence.objects.select_for_update().filter(person=person, status__in=CURRENT).first()
     if current is not None:
-        if current.unit_id == unit.pk:
-            raise ValidationError({"unit": _("Unit: the person is already registered in this unit.")})
+        residence_check_move(current=current, unit=unit)
         residence_end(residence=current, end_date=start_date, note=_("Moved to %(unit)s") % {"unit": unit})
     return residence_start(person=person, unit=unit, start_date=start_date, reason=reason, source=source,
                            actor=actor, note=note, reported_on=reported_on)
@@ -139,7 +147,199 @@ def person_check_duplicate(*, name: str, birth_date: datetime.date, document_has
     )
 
 
-@transaction.atomic
+@dataclass
+class Registration:
+    """One resident to register: who (``identity``, the Person fields), where, from when and why.
+
+    ``registrations_check`` fills in ``errors`` (field → messages), the ``person`` already registered
+    under the document, if any, and the ``current`` residence that registering here would end.
+    """
+
+    identity: dict
+    unit: Unit
+    start_date: datetime.date
+    reason: str
+    reported_on: datetime.date | None = None
+    employer: object = None
+    job_title: str = ""
+    # The import re-reads files: a person already living in this unit since this date is then left as is.
+    unchanged_ok: bool = False
+    errors: dict = dataclass_field(default_factory=dict)
+    # A new person, built and checked once (by the first check, or by an import's own check of the row).
+    new_person: Person | None = None
+    person: Person | None = None
+    current: Residence | None = None
+    unchanged: bool = False
+    residence: Residence | None = None
+
+    def add_error(self, exc: ValidationError) -> None:
+        for name, messages in (exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}).items():
+            self.errors.setdefault(name, []).extend(messages)
+
+    @property
+    def document_key(self) -> str:
+        identity = self.identity
+        return Person.document_key(identity.get("document_type", ""), identity.get("document_number", ""),
+                                   identity.get("document_country", ""))
+
+
+def _name_check(person: Person, identity: dict) -> None:
+    if identity.get("name") and person.name != identity["name"]:
+        raise ValidationError({"name": _(
+            "Name: this document number is registered under another name; check the card and the number.")})
+
+
+_FILLABLE = ("phone", "hukou_address", "occupation")
+
+
+def registrations_check(entries: list[Registration], *, lock: bool = False) -> None:
+    """Decide every registration without writing, the same rules as one registration at the desk: the
+    person's fields (``Person`` rules), one person per document, the name under a known number, the move-in
+    date, and ending the current residence the day the new one starts. A fixed number of queries however
+    many entries; with ``lock`` the known persons and their current residences are locked for the write."""
+    keys = [entry.document_key for entry in entries]
+    seen = {}
+    for entry, key in zip(entries, keys, strict=True):
+        entry.errors, entry.person, entry.current, entry.unchanged = {}, None, None, False
+        if key in seen:
+            entry.add_error(ValidationError({"document_number": _(
+                "Document number: the same person is registered twice in one go; keep one.")}))
+        seen.setdefault(key, entry)
+        try:
+            _check_not_future(entry.start_date, "start_date", _("Moved in"))
+        except ValidationError as exc:
+            entry.add_error(exc)
+    persons = Person.objects.filter(document_hash__in=set(keys))
+    if lock:
+        persons = persons.select_for_update()
+    known = {(person.document_type, person.document_hash): person for person in persons}
+    for entry, key in zip(entries, keys, strict=True):
+        entry.person = known.get((entry.identity.get("document_type"), key))
+    residences = Residence.objects.filter(person__in=[e.person for e in entries if e.person], status__in=CURRENT)
+    if lock:
+        residences = residences.select_for_update(of=("self",))
+    current = {residence.person_id: residence for residence in residences.select_related("unit__property")}
+    for entry in entries:
+        if entry.person is None:
+            if entry.new_person is None:  # the person's own fields do not change between checks
+                person = Person(**entry.identity)
+                try:
+                    person.clean_fields(exclude=["registered_station"])
+                    person.clean_values()
+                except ValidationError as exc:
+                    entry.add_error(exc)
+                    continue
+                entry.new_person = person
+            continue
+        try:
+            _name_check(entry.person, entry.identity)
+        except ValidationError as exc:
+            entry.add_error(exc)
+        entry.current = current.get(entry.person.pk)
+        if entry.current is None:
+            continue
+        same = entry.current.unit_id == entry.unit.pk and entry.current.start_date == entry.start_date
+        if entry.unchanged_ok and same and entry.current.status == ResidenceStatusChoices.ACTIVE:
+            entry.unchanged = True
+            continue
+        try:
+            residence_check_move(current=entry.current, unit=entry.unit)
+            residence_check_end(residence=entry.current, end_date=entry.start_date)
+        except ValidationError as exc:
+            entry.add_error(exc)
+
+
+def registrations_apply(entries: list[Registration], *, source: str = ResidenceSourceChoices.DESK,
+                        actor=None) -> None:
+    """Register every entry in one transaction: all of them or, if any is refused, none (ValidationError,
+    with each entry's ``errors`` filled in). New persons, blank fields of known ones, the residences they
+    leave and the new residences are each written in one statement, and audited and fed to the change feed
+    like single saves. Entries marked ``unchanged`` are left as they are."""
+    from persons.models import Employment
+    from registry.audit import record_saved_many
+
+    with transaction.atomic():
+        registrations_check(entries, lock=True)
+        refused = [entry for entry in entries if entry.errors]
+        if refused:
+            raise ValidationError(refused[0].errors if len(entries) == 1 else _(
+                "%(count)d of the registrations were refused; nothing was saved.") % {"count": len(refused)})
+        todo = [entry for entry in entries if not entry.unchanged]
+        now, today = timezone.now(), timezone.localdate()
+        new_people, filled = [], []
+        for entry in todo:
+            if entry.person is None:
+                entry.person = entry.new_person
+                entry.person.registered_station_id = entry.unit.property.station_id
+                entry.person.sync_document_columns()
+                entry.person.sync_name_columns()
+                new_people.append(entry.person)
+                continue
+            fields = [name for name in _FILLABLE if entry.identity.get(name) and not getattr(entry.person, name)]
+            if fields:
+                for name in fields:
+                    setattr(entry.person, name, entry.identity[name])
+                entry.person.clean_values()
+                entry.person.version += 1
+                entry.person.updated_at = now
+                filled.append(entry.person)
+        insert_objects(Person, new_people)
+        bulk_update_rows(Person, filled, [*_FILLABLE, "version", "updated_at"])
+        # Moving out: the current residence ends the day the new one starts.
+        ended = [entry.current for entry in todo if entry.current is not None]
+        for entry in todo:
+            if entry.current is not None:
+                old = entry.current
+                old.status, old.end_date, old.end_reported_on = ResidenceStatusChoices.ENDED, entry.start_date, today
+                old.next_verification_due = None
+                old.note = f"{old.note}\n{_('Moved to %(unit)s') % {'unit': entry.unit}}".strip()
+                old.version += 1
+                old.updated_at = now
+        bulk_update_rows(Residence, ended, ["status", "end_date", "end_reported_on", "next_verification_due", "note",
+                                            "version", "updated_at"])
+        from patrol.models import PropertyRating
+
+        stars = dict(PropertyRating.objects.filter(
+            property_id__in={entry.unit.property_id for entry in todo}, is_current=True).values_list(
+            "property_id", "stars")) if todo else {}
+        created_by = actor if getattr(actor, "is_authenticated", False) else None
+        for entry in todo:
+            entry.residence = Residence(
+                person=entry.person, unit=entry.unit, station_id=entry.unit.property.station_id,
+                start_date=entry.start_date, reason=entry.reason, source=source,
+                status=ResidenceStatusChoices.ACTIVE, reported_on=entry.reported_on or today, created_by=created_by,
+                next_verification_due=next_verification_due(from_date=entry.start_date,
+                                                            stars=stars.get(entry.unit.property_id, 0)))
+            entry.residence.clean_fields(exclude=["person", "unit", "station", "created_by"])
+        insert_objects(Residence, [entry.residence for entry in todo])
+        # The trail and the feed, as the signal receivers would have written them one save at a time.
+        person_scopes = _person_scopes(todo)
+        record_saved_many(new_people, created=True, change_scopes=person_scopes)
+        record_saved_many(filled, created=False, change_scopes=person_scopes)
+        record_saved_many(ended, created=False)
+        record_saved_many([entry.residence for entry in todo], created=True)
+        for entry in todo:
+            if entry.employer is not None:
+                Employment.objects.get_or_create(person=entry.person, employer=entry.employer, end_date=None,
+                                                 defaults={"start_date": entry.start_date,
+                                                           "job_title": entry.job_title})
+        for property_id in sorted({e.unit.property_id for e in todo} | {r.unit.property_id for r in ended}):
+            rating_refresh_on_commit(property_id)
+
+
+def _person_scopes(entries: list[Registration]) -> dict:
+    """A registered person's change-feed scope: filed under the new residence's station, copied to every
+    other station that can read them (registered there or lived there). One query."""
+    persons = {entry.person.pk: entry for entry in entries}
+    lived = defaultdict(set)
+    for person_id, station_id in Residence.objects.filter(person_id__in=persons).values_list(
+            "person_id", "station_id").distinct():
+        lived[person_id].add(station_id)
+    return {pk: ((entry.unit.property.station_id, None, None),
+                 lived[pk] | {entry.person.registered_station_id})
+            for pk, entry in persons.items()}
+
+
 def person_register(*, identity: dict, unit: Unit, start_date: datetime.date, reason: str,
                     source: str = ResidenceSourceChoices.DESK, actor=None, employer=None,
                     job_title: str = "", reported_on: datetime.date | None = None) -> Residence:
@@ -147,29 +347,9 @@ def person_register(*, identity: dict, unit: Unit, start_date: datetime.date, re
 
     A person already living elsewhere is moved here in the same transaction ("moved here").
     ``identity`` holds the Person fields; for an existing person only blank fields are filled in.
+    The same service as an import, for one entry.
     """
-    from persons.models import Employment
-
-    document_key = Person.document_key(identity["document_type"], identity["document_number"],
-                                       identity.get("document_country", ""))
-    person = Person.objects.select_for_update().filter(
-        document_type=identity["document_type"], document_hash=document_key).first()
-    if person is None:
-        person = Person(**identity, registered_station_id=unit.property.station_id)
-        person.full_clean()
-        person.save()
-    else:
-        if identity.get("name") and person.name != identity["name"]:
-            raise ValidationError({"name": _(
-                "Name: this document number is registered under another name; check the card and the number.")})
-        filled = [f for f in ("phone", "hukou_address", "occupation") if identity.get(f) and not getattr(person, f)]
-        if filled:
-            for field in filled:
-                setattr(person, field, identity[field])
-            versioned_save(person, expected_version=None, fields=filled)
-    residence = residence_move(person=person, unit=unit, start_date=start_date, reason=reason, source=source,
-                               actor=actor, reported_on=reported_on)
-    if employer is not None:
-        Employment.objects.get_or_create(person=person, employer=employer, end_date=None,
-                                         defaults={"start_date": start_date, "job_title": job_title})
-    return residence
+    entry = Registration(identity=identity, unit=unit, start_date=start_date, reason=reason,
+                         reported_on=reported_on, employer=employer, job_title=job_title)
+    registrations_apply([entry], source=source, actor=actor)
+    return entry.residence

@@ -234,6 +234,12 @@ class Person(PersonRecord):
         return {self.registered_station_id, *lived} - {None}
 
     def clean(self):
+        self.clean_values()
+        self.check_unique_document()
+
+    def clean_values(self):
+        """Every rule about the person's own fields (no database query): document, name, phone, and a
+        birth date and sex that agree with the ID number. Bulk registration checks uniqueness at once."""
         errors = self.clean_identity()
         if "document_number" not in errors and self.document_number:
             born = document_birth_date(self.document_type, self.document_number)
@@ -250,7 +256,6 @@ class Person(PersonRecord):
                 ]
         if errors:
             raise ValidationError(errors)
-        self.check_unique_document()
 
 
 class EmployerQuerySet(ScopedQuerySet):

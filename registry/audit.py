@@ -17,6 +17,7 @@ from django.contrib.auth import signals as auth_signals
 from django.db import models
 from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from .changes import change_record
 from .models import AuditAction, AuditEvent
@@ -71,10 +72,10 @@ def _station_id(obj) -> int | None:
     return getter() if getter else None
 
 
-def record(*, action: str, obj=None, object_type: str = "", object_id="", user=None,
+def _event(*, action: str, obj=None, object_type: str = "", object_id="", user=None,
            changes: dict | None = None, reason: str = "", station_id: int | None = None,
-           via: str | None = None) -> AuditEvent:
-    """Write one audit event. ``user`` defaults to the actor of the current context."""
+           via: str | None = None) -> dict:
+    """One audit event's values. ``user`` defaults to the actor of the current context."""
     ctx = current_context()
     actor = user if user is not None else ctx.actor
     if actor is not None and not getattr(actor, "is_authenticated", False):
@@ -89,18 +90,23 @@ def record(*, action: str, obj=None, object_type: str = "", object_id="", user=N
 
         stations = scope_for(actor).station_ids
         station_id = next(iter(stations)) if stations and len(stations) == 1 else None
-    return AuditEvent.objects.create(
-        action=action,
-        actor_id=getattr(actor, "pk", None),
-        actor_username=getattr(actor, "username", "") or "",
-        object_type=object_type,
-        object_id="" if object_id is None else str(object_id),
-        station_id=station_id,
-        changes=changes or {},
-        reason=reason,
-        ip_address=ctx.ip_address,
-        via=via if via is not None else ctx.via,
-    )
+    return {
+        "action": action,
+        "actor_id": getattr(actor, "pk", None),
+        "actor_username": getattr(actor, "username", "") or "",
+        "object_type": object_type,
+        "object_id": "" if object_id is None else str(object_id),
+        "station_id": station_id,
+        "changes": changes or {},
+        "reason": reason,
+        "ip_address": ctx.ip_address,
+        "via": via if via is not None else ctx.via,
+    }
+
+
+def record(**kwargs) -> AuditEvent:
+    """Write one audit event (see ``_event`` for the arguments)."""
+    return AuditEvent.objects.create(**_event(**kwargs))
 
 
 def record_view(user, obj, *, via: str) -> AuditEvent:
@@ -178,6 +184,26 @@ def _after_save(sender, instance, created, raw=False, **kwargs):
         record(action=action, obj=instance, changes=changes)
         change_record(instance, action)
     _snapshot(sender, instance)
+
+
+def record_saved_many(instances: list, *, created: bool, change_scopes: dict | None = None) -> None:
+    """What the signal receivers record for one save, for many rows written at once by ``bulk_create`` or
+    ``bulk_update`` (which send no signals): an audit event with the field diff and a change-feed entry
+    each, in two INSERTs. ``change_scopes`` may give a row's feed scope (see ``change_record_many``)."""
+    from .bulk import insert_rows
+    from .changes import change_record_many
+
+    action = AuditAction.CREATE if created else AuditAction.UPDATE
+    now = timezone.now()
+    events, changed = [], []
+    for instance in instances:
+        changes = _diff(instance, created)
+        if created or changes:
+            events.append({**_event(action=action, obj=instance, changes=changes), "at": now})
+            changed.append(instance)
+        _snapshot(type(instance), instance)
+    insert_rows(AuditEvent, events)
+    change_record_many(changed, action, scopes=change_scopes)
 
 
 def _after_delete(sender, instance, **kwargs):

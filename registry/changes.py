@@ -26,23 +26,43 @@ WHERE registry_changelog.id = pending.id
 """
 
 
-def change_record(instance, action: str) -> None:
-    if hasattr(instance, "get_change_scope"):
-        station_id, landlord_id, employer_id = instance.get_change_scope()
+def _change_rows(instance, action: str, scope: tuple | None = None) -> list[dict]:
+    """The feed rows for one change: one filed under its scope, plus a copy for each other station that
+    may still read the record (a person's earlier stations), so that station's feed stays complete.
+    ``scope`` is ``((station, landlord, employer), other station ids)``; by default the record says."""
+    if scope is not None:
+        (station_id, landlord_id, employer_id), others = scope
     else:
-        station_id, landlord_id, employer_id = getattr(instance, "get_audit_station_id", lambda: None)(), None, None
+        if hasattr(instance, "get_change_scope"):
+            station_id, landlord_id, employer_id = instance.get_change_scope()
+        else:
+            station_id, landlord_id, employer_id = (
+                getattr(instance, "get_audit_station_id", lambda: None)(), None, None)
+        also = getattr(instance, "get_change_other_station_ids", None)
+        others = also() if also else ()
     entry = {"object_type": instance._meta.label_lower, "object_id": str(instance.pk), "action": action,
              "version": getattr(instance, "version", None) if action != ChangeAction.DELETE else None}
-    rows = [ChangeLog(**entry, station_id=station_id, landlord_id=landlord_id, employer_id=employer_id)]
-    # Stations that may still read the record although it is filed under another one (a person's
-    # earlier stations): each gets a copy, so its feed stays complete.
-    also = getattr(instance, "get_change_other_station_ids", None)
-    for other in sorted(set(also()) - {station_id}) if also else ():
-        rows.append(ChangeLog(**entry, station_id=other, is_copy=True, copy_of_station_id=station_id))
-    if len(rows) == 1:
-        rows[0].save()
-    else:
-        ChangeLog.objects.bulk_create(rows)
+    rows = [{**entry, "station_id": station_id, "landlord_id": landlord_id, "employer_id": employer_id}]
+    for other in sorted(set(others) - {station_id, None}):
+        rows.append({**entry, "station_id": other, "is_copy": True, "copy_of_station_id": station_id})
+    return rows
+
+
+def change_record(instance, action: str) -> None:
+    from .bulk import insert_rows
+
+    insert_rows(ChangeLog, _change_rows(instance, action))
+
+
+def change_record_many(instances: list, action: str, *, scopes: dict | None = None) -> None:
+    """Feed rows for many changes in one INSERT; ``scopes`` maps an instance's pk to its scope (see
+    ``_change_rows``) where the caller already knows it, saving a query per row."""
+    from .bulk import insert_rows
+
+    rows = []
+    for instance in instances:
+        rows += _change_rows(instance, action, (scopes or {}).get(instance.pk))
+    insert_rows(ChangeLog, rows)
 
 
 def changes_sequence() -> int:
