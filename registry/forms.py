@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def add_service_error(form, exc: ValidationError) -> None:
@@ -37,6 +38,6 @@ class BootstrapFormMixin:
 
 class ApiTokenForm(BootstrapFormMixin, forms.Form):
     name = forms.CharField(
-        label=_("Name"), max_length=100,
+        label=pgettext_lazy("of an API token", "Name"), max_length=100,
         help_text=_("What the token is for, e.g. the system that will use it. You can revoke it at any time."),
         error_messages={"required": _("Name: say what the token is for, e.g. the system that will use it.")})
