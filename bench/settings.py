@@ -11,7 +11,9 @@ from registry.settings import *  # noqa: F403
 from registry.settings import LOGGING
 
 ROOT_URLCONF = "bench.urls"
-INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405
+# First, not last: the registry syncs its role groups on the last app's post_migrate, and an app without
+# models (this one) never sends it.
+INSTALLED_APPS = ["bench", *INSTALLED_APPS]  # noqa: F405
 
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6390/0")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": BENCH_REDIS_URL,

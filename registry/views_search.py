@@ -15,29 +15,44 @@ OTHER_RESULTS = 10
 PAGE_SIZE = 20
 
 
+# Kinds whose matches come straight from a selective index (a hash, a phone number): read the rows at once.
+SELECTIVE_KINDS = {"document", "phone", "digits"}
+PAGE_COLUMNS = ("id", "name", "sex", "birth_date", "document_number", "phone", "registered_station__name")
+
+
 def person_page(user, raw: str, page_number) -> Page:
     """A page of the persons matching ``raw`` that ``user`` may see, best first, with the total.
 
-    One query reads the page's ids and the total (a window count) from the search indexes, without
-    touching the table where the index covers the search (a surname matches 7% of a city); a second
-    reads just the page's rows. A page past the end shows the last page, like ``Paginator.get_page``.
+    One query reads the page and the total (a window count). For names and pinyin it reads only ids,
+    from the search indexes without touching the table where an index covers the search (a surname
+    matches 7% of a city), and a second query reads the page's rows; a document number or a phone
+    number is selective enough to read the rows at once. A page past the end shows the last page,
+    like ``Paginator.get_page``.
     """
     matches = person_search(Person.objects.visible_to(user), raw)
     if not matches.query.order_by:
         matches = matches.order_by(*Person._meta.ordering)
-    ids = matches.annotate(total=Window(Count("pk"))).values_list("pk", "total")
+    selective = classify(raw).kind in SELECTIVE_KINDS
+    counted = matches.annotate(total=Window(Count("pk")))
+    if selective:
+        counted = counted.select_related("registered_station").only(*PAGE_COLUMNS)
+    else:
+        counted = counted.values_list("pk", "total")
     try:
         number = max(int(page_number or 1), 1)
     except (TypeError, ValueError):
         number = 1
-    rows = list(ids[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
+    rows = list(counted[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
     if not rows and number > 1:
         number = max((matches.count() + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-        rows = list(ids[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
+        rows = list(counted[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
     paginator = Paginator([], PAGE_SIZE)
+    if selective:
+        paginator.count = rows[0].total if rows else 0
+        return Page(rows, number, paginator)
     paginator.count = rows[0][1] if rows else 0
-    found = Person.objects.visible_to(user).select_related("registered_station").only(
-        "id", "name", "sex", "birth_date", "document_number", "phone", "registered_station__name").in_bulk(
+    # The ids came through the user's scope above; the rows are read by id.
+    found = Person.objects.select_related("registered_station").only(*PAGE_COLUMNS).in_bulk(
         [pk for pk, _total in rows])
     return Page([found[pk] for pk, _total in rows if pk in found], number, paginator)
 

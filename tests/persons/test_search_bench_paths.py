@@ -60,3 +60,16 @@ def test_the_search_page_shows_the_total_and_links_each_person(names, staff_a):
     for name in ("王英", "李王英", "王英华"):
         assert f"/persons/{names[name].pk}/" in text
     assert f"/persons/{names['欧阳英华'].pk}/" not in text
+
+
+def test_a_document_number_or_a_phone_reads_the_page_in_one_query(names, staff_a, staff_b,
+                                                                   django_assert_num_queries):
+    target = names["王英华"]
+    staff_a.has_perm("persons.view_person")  # the scope and permissions are read once per request anyway
+    page = person_page(staff_a, target.document_number, None)
+    assert page.paginator.count == 1 and [p.pk for p in page.object_list] == [target.pk]
+    assert page.object_list[0].registered_station.name
+    with django_assert_num_queries(2):  # the passport check of a number, then the page with its total
+        person_page(staff_a, target.document_number, None)
+    assert [p.pk for p in person_page(staff_a, target.phone, None).object_list] == [target.pk]
+    assert person_page(staff_b, target.document_number, None).paginator.count == 0
