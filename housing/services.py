@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -283,7 +283,14 @@ def registrations_apply(entries: list[Registration], *, source: str = ResidenceS
                 entry.person.version += 1
                 entry.person.updated_at = now
                 filled.append(entry.person)
-        insert_objects(Person, new_people)
+        try:
+            with transaction.atomic():
+                insert_objects(Person, new_people)
+        except IntegrityError:
+            # Someone registered one of these documents between the check and the write.
+            raise ValidationError({"document_number": _(
+                "Document number: this person was registered by someone else a moment ago; nothing was saved. "
+                "Try again: they will be found and moved here.")}) from None
         bulk_update_rows(Person, filled, [*_FILLABLE, "version", "updated_at"])
         # Moving out: the current residence ends the day the new one starts.
         ended = [entry.current for entry in todo if entry.current is not None]

@@ -8,6 +8,7 @@ import datetime
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection
 
 from persons.choices import DocumentTypeChoices, SexChoices
@@ -91,3 +92,32 @@ def test_simultaneous_inserts_with_differently_typed_forms_of_one_number_still_c
     results = race(register)
     assert sorted(kind for kind, _ in results) == ["integrity_error", "ok"], results
     assert Person.objects.count() == 1
+
+
+def test_a_registration_that_loses_the_race_gets_a_clear_error_not_a_500():
+    """Both desks look the number up, find nobody and register; the second is told to try again."""
+    from housing.factories import UnitFactory
+    from housing.services import Registration, registrations_apply, registrations_check
+
+    unit = UnitFactory()
+    born = datetime.date(1992, 6, 7)
+    number = make_resident_id(birth_date=born, sex=SexChoices.MALE, region="110101")
+    identity = {"document_type": DocumentTypeChoices.RESIDENT_ID, "document_number": number,
+                "document_country": "", "name": "李强", "sex": SexChoices.MALE, "birth_date": born}
+
+    def register(barrier):
+        entry = Registration(identity=dict(identity), unit=unit, start_date=datetime.date.today(), reason="work")
+        registrations_check([entry])  # nobody known yet, in both threads
+        barrier.wait()
+        registrations_apply([entry])
+        return entry.residence.pk
+
+    results = race(register)
+    outcomes = sorted(kind for kind, _value in results)
+    assert outcomes == ["ok", "other"], results
+    error = next(value for kind, value in results if kind == "other")
+    # Usually the insert collides ("registered a moment ago"); if the winner committed before the loser
+    # looked again, the loser finds them already living in this unit. Either way: a message, not a 500.
+    assert isinstance(error, ValidationError), repr(error)
+    assert {"document_number"} <= set(error.message_dict) or {"unit"} <= set(error.message_dict)
+    assert Person.objects.filter(document_hash=Person.document_key("resident_id", number)).count() == 1
