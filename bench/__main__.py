@@ -134,8 +134,7 @@ def main():
         cursor.execute("SELECT COUNT(*) FROM persons_person")
         run["persons"] = cursor.fetchone()[0]
     run["counts"] = counts()
-    label = args.label or (f"{run['persons'] // 1_000_000}m" if run["persons"] >= 1_000_000
-                           else f"{round(run['persons'] / 1000)}k")
+    label = args.label or _label(run["persons"])
     log(f"{run['persons']:,} persons: section '{label}'")
     ensure_redis()
     users = ensure_users(staff_per_station=args.staff_per_station)
@@ -189,6 +188,12 @@ def main():
     data = report.save(json_path, label, run)
     report.render(md_path, data)
     log(f"wrote {json_path} and {md_path}")
+
+
+def _label(persons: int) -> str:
+    """The city's nominal size: registrations and imports add a few hundred persons to 100,000."""
+    nominal = round(persons, -(len(str(persons)) - 1))
+    return f"{nominal // 1_000_000}m" if nominal >= 1_000_000 else f"{nominal // 1000}k"
 
 
 def _ordered(rows):

@@ -87,7 +87,7 @@ def _size(label, run) -> list[str]:
     out += ["| benchmark | product p50 / p95 | baseline p50 / p95 | floor p50 / p95 | baseline ÷ product | "
             "product ÷ floor | target | met |", "|---|---|---|---|---|---|---|---|"]
     group = None
-    notes = []
+    notes, whats = [], {}
     for r in run["results"]:
         if r["group"] != group:
             group = r["group"]
@@ -98,11 +98,15 @@ def _size(label, run) -> list[str]:
         for side in ("baseline", "floor"):
             what = (r.get(side) or {}).get("what")
             if what:
-                notes.append(f"* {r['label']} — {side}: {what}")
+                whats.setdefault((group, side), [])
+                if what not in whats[(group, side)]:
+                    whats[(group, side)].append(what)
         for side in ("product", "baseline", "floor"):
             error = (r.get(side) or {}).get("first_error")
             if error:
                 notes.append(f"* {r['label']} — {side} error ({(r.get(side) or {}).get('errors')}×): `{error[:300]}`")
+    for (group_name, side), texts in whats.items():
+        notes.append(f"* {group_name.split(' ', 1)[1]} — {side}: " + "; ".join(texts))
     out += [""] + sorted(set(notes), key=notes.index) + [""]
     load = next((r for r in run["results"] if r["key"] == "load_rps"), None)
     if load and (load.get("product") or {}).get("by_kind"):

@@ -73,3 +73,13 @@ def test_a_document_number_or_a_phone_reads_the_page_in_one_query(names, staff_a
         person_page(staff_a, target.document_number, None)
     assert [p.pk for p in person_page(staff_a, target.phone, None).object_list] == [target.pk]
     assert person_page(staff_b, target.document_number, None).paginator.count == 0
+
+
+def test_the_search_box_still_finds_properties_by_address_and_registration_number(staff_a, community_a):
+    from housing.factories import PropertyFactory
+
+    prop = PropertyFactory(community=community_a, address="甲一社区幸福路8号")
+    client = Client()
+    client.force_login(staff_a)
+    for term in ("幸福路", prop.registration_number):
+        assert f"/housing/properties/{prop.pk}/" in client.get("/search/", {"q": term}).content.decode()
