@@ -52,6 +52,15 @@ def classify(raw: str) -> Query:
     return Query(text, "text")
 
 
+@dataclass(frozen=True)
+class Matches:
+    """What a search found: the persons, best first, and (names and pinyin, when there are at most
+    ``CANDIDATES`` of them) their ids in that order, already read."""
+
+    queryset: QuerySet
+    ids: list | None = None
+
+
 def person_search(queryset: QuerySet[Person], raw: str) -> QuerySet[Person]:
     """Persons in ``queryset`` matching ``raw``, best matches first.
 
@@ -59,21 +68,26 @@ def person_search(queryset: QuerySet[Person], raw: str) -> QuerySet[Person]:
     (first six or last four characters), a mobile number or its tail, a name or surname in
     characters, and full pinyin or pinyin initials (``zhangs``, ``zs``).
     """
+    return person_matches(queryset, raw).queryset
+
+
+def person_matches(queryset: QuerySet[Person], raw: str) -> Matches:
+    """``person_search``, keeping the ordered ids of a name or pinyin search (the search page pages them)."""
     query = classify(raw)
     if not query.text:
-        return queryset
+        return Matches(queryset)
     text = query.text
     if query.kind == "document":
-        return queryset.filter(document_condition(queryset.model, text))
+        return Matches(queryset.filter(document_condition(queryset.model, text)))
     if query.kind == "phone":
-        return queryset.filter(phone=text)
+        return Matches(queryset.filter(phone=text))
     if query.kind == "digits":
         condition = Q(phone__endswith=text)
         if len(text) == 4:
             condition |= Q(document_tail_hash=Person.part_key("tail", text))
         if len(text) == 6:
             condition |= Q(document_head_hash=Person.part_key("head", text))
-        return queryset.filter(condition)
+        return Matches(queryset.filter(condition))
     if query.kind == "name":
         rank = Case(
             When(name=text, then=Value(100)),
@@ -81,7 +95,7 @@ def person_search(queryset: QuerySet[Person], raw: str) -> QuerySet[Person]:
             default=Value(50),
             output_field=IntegerField(),
         )
-        return _candidates(queryset, _name_branches(text)).annotate(rank=rank).order_by("-rank", "name_pinyin", "id")
+        return _candidates(queryset, _name_branches(text), rank)
     if query.kind == "pinyin":
         rank = Case(
             When(name_pinyin=text, then=Value(100)),
@@ -91,8 +105,8 @@ def person_search(queryset: QuerySet[Person], raw: str) -> QuerySet[Person]:
             output_field=IntegerField(),
         )
         branches = [Q(name_pinyin__startswith=text), Q(name_initials__startswith=text), *_mixed_pinyin(text)]
-        return _candidates(queryset, branches).annotate(rank=rank).order_by("-rank", "name_pinyin", "id")
-    return queryset.filter(name__icontains=text)
+        return _candidates(queryset, branches, rank)
+    return Matches(queryset.filter(name__icontains=text))
 
 
 LONG_NAME = 5  # characters: a two-character fragment may start past the third character only in these
@@ -101,17 +115,20 @@ LONG_NAME = 5  # characters: a two-character fragment may start past the third c
 CANDIDATES = 2000  # matches in scope read as a list of ids first; more than this stay a subquery
 
 
-def _candidates(queryset: QuerySet, branches: list) -> QuerySet:
-    """``queryset`` narrowed to the matches of ``branches``, found first, by id.
+def _candidates(queryset: QuerySet, branches: list, rank) -> Matches:
+    """The matches of ``branches`` in ``queryset``, best first, found first, by id.
 
-    The ids in scope come from the search indexes alone (see ``_any_of``); the rows are then read by
-    primary key. Left as one query, PostgreSQL sometimes walks the whole table in the caller's order
-    (the API pages by ``-id``) hoping to meet 50 matches early, and a station with fewer matches than
-    a page makes it read every row (a three-character infix: 190 ms instead of 5 at 1M persons).
+    The ids in scope, in rank order, come from the search indexes alone (see ``_any_of``); the rows are
+    then read by primary key. Left as one query, PostgreSQL sometimes walks the whole table in the
+    caller's order (the API pages by ``-id``) hoping to meet 50 matches early, and a station with fewer
+    matches than a page makes it read every row (a three-character infix: 190 ms instead of 5 at 1M).
     """
-    matched = _any_of(queryset, branches)
-    ids = list(matched.order_by().values_list("pk", flat=True)[:CANDIDATES + 1])
-    return queryset.filter(pk__in=ids) if len(ids) <= CANDIDATES else matched
+    order = ("-rank", "name_pinyin", "id")
+    matched = _any_of(queryset, branches).annotate(rank=rank).order_by(*order)
+    ids = list(matched.values_list("pk", flat=True)[:CANDIDATES + 1])
+    if len(ids) > CANDIDATES:
+        return Matches(matched)
+    return Matches(queryset.filter(pk__in=ids).annotate(rank=rank).order_by(*order), ids)
 
 
 def _any_of(queryset: QuerySet, branches: list) -> QuerySet:

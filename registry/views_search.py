@@ -7,7 +7,7 @@ from django.views import View
 
 from housing.models import Landlord, Property
 from persons.models import Person
-from persons.selectors import classify, document_condition, person_search
+from persons.selectors import classify, document_condition, person_matches
 
 from .scoping import scope_for
 
@@ -24,13 +24,23 @@ PAGE_COLUMNS = ("id", "name", "sex", "birth_date", "document_number", "phone", "
 def person_page(user, raw: str, page_number) -> Page:
     """A page of the persons matching ``raw`` that ``user`` may see, best first, with the total.
 
-    One query reads the page and the total (a window count). For names and pinyin it reads only ids,
-    from the search indexes without touching the table where an index covers the search (a surname
-    matches 7% of a city), and a second query reads the page's rows; a document number or a phone
-    number is selective enough to read the rows at once. A page past the end shows the last page,
+    A name or pinyin search has already read its ids in rank order from the search indexes (up to
+    ``persons.selectors.CANDIDATES``): the page is a slice of them, and one query reads its 20 rows. A
+    document or phone number reads its page and the total (a window count) in one query; so does a
+    search with more matches than that, reading ids first. A page past the end shows the last page,
     like ``Paginator.get_page``.
     """
-    matches = person_search(Person.objects.visible_to(user), raw)
+    found = person_matches(Person.objects.visible_to(user), raw)
+    try:
+        number = max(int(page_number or 1), 1)
+    except (TypeError, ValueError):
+        number = 1
+    paginator = Paginator([], PAGE_SIZE)
+    if found.ids is not None:
+        paginator.count = len(found.ids)
+        number = min(number, paginator.num_pages)
+        return Page(_rows(found.ids[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]), number, paginator)
+    matches = found.queryset
     if not matches.query.order_by:
         matches = matches.order_by(*Person._meta.ordering)
     selective = classify(raw).kind in SELECTIVE_KINDS
@@ -39,23 +49,21 @@ def person_page(user, raw: str, page_number) -> Page:
         counted = counted.select_related("registered_station").only(*PAGE_COLUMNS)
     else:
         counted = counted.values_list("pk", "total")
-    try:
-        number = max(int(page_number or 1), 1)
-    except (TypeError, ValueError):
-        number = 1
     rows = list(counted[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
     if not rows and number > 1:
         number = max((matches.count() + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         rows = list(counted[(number - 1) * PAGE_SIZE:number * PAGE_SIZE])
-    paginator = Paginator([], PAGE_SIZE)
     if selective:
         paginator.count = rows[0].total if rows else 0
         return Page(rows, number, paginator)
     paginator.count = rows[0][1] if rows else 0
-    # The ids came through the user's scope above; the rows are read by id.
-    found = Person.objects.select_related("registered_station").only(*PAGE_COLUMNS).in_bulk(
-        [pk for pk, _total in rows])
-    return Page([found[pk] for pk, _total in rows if pk in found], number, paginator)
+    return Page(_rows([pk for pk, _total in rows]), number, paginator)
+
+
+def _rows(ids: list) -> list:
+    """The persons with these ids, in this order. The ids came through the user's scope."""
+    found = Person.objects.select_related("registered_station").only(*PAGE_COLUMNS).in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 class SearchView(LoginRequiredMixin, View):
@@ -71,18 +79,25 @@ class SearchView(LoginRequiredMixin, View):
             context["page_obj"] = person_page(user, raw, request.GET.get("page"))
             query = classify(raw)
             text = query.text
-            properties = Property.objects.visible_to(user).select_related("community")
-            property_match = Q(registration_number__iexact=raw)
+            context["properties"] = []
             if query.kind not in NUMBER_KINDS:
-                # An address is read row by row (every property of a station: 4,000 in a city of a
-                # million); an ID or mobile number is never part of one.
-                property_match |= Q(address__icontains=raw)
-            context["properties"] = properties.filter(property_match).order_by("address")[:OTHER_RESULTS]
-            landlord_match = Q(name__startswith=raw) | Q(phone__endswith=text)
+                # Addresses are read row by row (every property of a station: 4,000 in a city of a
+                # million): not for an ID or mobile number, which is never part of one or a registration
+                # number, and not for a single character, which nearly every address contains.
+                # Registration numbers are stored upper-case: an exact match uses their unique index.
+                property_match = Q(registration_number=raw.upper())
+                if len(raw) >= 2:
+                    property_match |= Q(address__icontains=raw)
+                context["properties"] = Property.objects.visible_to(user).select_related("community").filter(
+                    property_match).order_by("address")[:OTHER_RESULTS]
+            if query.kind == "document":
+                landlord_match = document_condition(Landlord, text)
+            elif query.kind in ("phone", "digits"):
+                landlord_match = Q(phone__endswith=text)
+            else:  # names: a phone number is digits only
+                landlord_match = Q(name__startswith=raw)
             if query.kind == "pinyin":
                 landlord_match |= Q(name_initials__startswith=text) | Q(name_pinyin__startswith=text)
-            if query.kind == "document":
-                landlord_match |= document_condition(Landlord, text)
             context["landlords"] = Landlord.objects.visible_to(user).filter(landlord_match).order_by(
                 "name_pinyin")[:OTHER_RESULTS]
         template = "search_results.html" if getattr(request, "htmx", False) else "search.html"
