@@ -144,7 +144,7 @@ class PortalInviteAcceptView(ActiveUserLinkMixin, auth_views.PasswordResetConfir
     template_name = "portal/accounts/invite_accept.html"
     post_reset_login = True
     # With the axes backend listed first, login() needs to be told which backend vouches for the user.
-    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+    post_reset_login_backend = "registry.backends.CachedPermissionsBackend"
     success_url = reverse_lazy("portal:home")
 
     def get_user(self, uidb64):

@@ -8,9 +8,16 @@ class RegistryConfig(AppConfig):
 
     def ready(self):
         from django.apps import apps
-        from django.db.models.signals import post_migrate
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+        from django.db.models.signals import m2m_changed, post_migrate
 
         from . import audit, signals  # noqa: F401  (connect receivers)
+        from .backends import permissions_changed
+
+        user_model = get_user_model()
+        for through in (user_model.groups.through, user_model.user_permissions.through, Group.permissions.through):
+            m2m_changed.connect(permissions_changed, sender=through, dispatch_uid=f"registry_perms_{through.__name__}")
         from .api import schema  # noqa: F401  (register OpenAPI extensions)
 
         # On the last app's signal, so that every app's permissions exist by then.

@@ -177,6 +177,7 @@ def test_queries_do_not_grow_with_the_number_of_rows(staff_client, community_a):
         return len(captured)
 
     ResidenceFactory.create_batch(2, unit=unit)
+    queries()  # the first request also reads and caches the permissions
     few = queries()
     ResidenceFactory.create_batch(20, unit=unit)
     PersonFactory.create_batch(5, registered_station=community_a.station)

@@ -42,8 +42,9 @@ def test_every_message_has_a_zh_hans_translation(tmp_path):
             shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
         else:
             shutil.copy(source, tmp_path / name)
+    environment = {"PATH": "/usr/bin:/bin", "REGISTRY_VAR_DIR": str(tmp_path / "var")}
     subprocess.run([sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--no-obsolete"], cwd=tmp_path,
-                   check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "REGISTRY_VAR_DIR": str(tmp_path / "var")})
+                   check=True, capture_output=True, env=environment)
     catalogue = (tmp_path / "locale/zh_Hans/LC_MESSAGES/django.po").read_text(encoding="utf-8")
     entries = list(_entries(catalogue))
     assert len(entries) > 800  # the catalogue was really read
