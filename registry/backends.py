@@ -34,7 +34,7 @@ class CachedPermissionsBackend(ModelBackend):
         attribute = f"_registry_{kind}_perm_cache"
         if not hasattr(user_obj, attribute):
             joined = user_obj.date_joined.timestamp() if user_obj.date_joined else 0
-            key = f"auth-perms:{_version()}:{user_obj.pk}:{joined}:{kind}"
+            key = f"auth-perms:{_version()}:{user_obj.pk}:{joined}:{int(user_obj.is_superuser)}:{kind}"
             perms = cache.get(key)
             if perms is None:
                 perms = compute(user_obj)
