@@ -179,10 +179,13 @@ def main():
         return
     json_path, md_path = Path(args.json), Path(args.markdown)
     previous = _previous(json_path, label)
-    if args.only and previous:  # keep the other benchmarks' last results for this size
+    if args.only and previous:  # keep the other benchmarks' last results, and the full run's header
         keep = [r for r in previous.get("results", []) if r["key"] not in {x["key"] for x in results}]
-        run["results"] = _ordered(keep + results)
-        run.setdefault("generate", previous.get("generate"))
+        rerun = {"only": args.only, "date": run["machine"]["date"], "commit": run["machine"]["commit"],
+                 "load_average_at_start": run["machine"]["load_average_at_start"],
+                 "load_average_at_end": run["load_average_at_end"]}
+        run = {**previous, "results": _ordered(keep + results),
+               "reruns": [*previous.get("reruns", []), rerun]}
     elif previous and not run.get("generate") and previous.get("generate"):
         run["generate"] = previous["generate"]
     data = report.save(json_path, label, run)

@@ -77,6 +77,9 @@ def _size(label, run) -> list[str]:
            f"{m['postgresql_settings'].get('work_mem')}); Python {m['python']}; commit {m['commit']}. "
            f"Load average at start {m['load_average_at_start']}, at end {run.get('load_average_at_end')}.",
            ""]
+    for rerun in run.get("reruns", []):
+        out += [f"Rerun of `{rerun['only']}` only: {rerun['date']}, commit {rerun['commit']}, load average "
+                f"{rerun['load_average_at_start']} → {rerun['load_average_at_end']}.", ""]
     if run.get("generate"):
         g = run["generate"]
         out += [f"Data: `generate_city --persons {run['persons']:,}` took **{g['seconds']:.0f} s** "
