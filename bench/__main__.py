@@ -182,6 +182,7 @@ def main():
     if args.only and previous:  # keep the other benchmarks' last results, and the full run's header
         keep = [r for r in previous.get("results", []) if r["key"] not in {x["key"] for x in results}]
         rerun = {"only": args.only, "date": run["machine"]["date"], "commit": run["machine"]["commit"],
+                 "uncommitted": run["machine"].get("uncommitted", []),
                  "load_average_at_start": run["machine"]["load_average_at_start"],
                  "load_average_at_end": run["load_average_at_end"]}
         run = {**previous, "results": _ordered(keep + results),

@@ -268,7 +268,11 @@ def machine(cursor) -> dict:
         settings[name] = cursor.fetchone()[0]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                             check=False).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(mem_kb / 1024 / 1024, 1),
+    # The checkout is shared: name the files that differed from the commit while this ran.
+    dirty = [line[3:] for line in subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                                                  capture_output=True, text=True, check=False).stdout.splitlines()
+             if not line[3:].startswith("docs/performance.")]
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(mem_kb / 1024 / 1024, 1), "uncommitted": dirty,
             "postgresql": pg_version, "postgresql_settings": settings, "python": platform.python_version(),
             "os": platform.platform(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "commit": commit, "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}

@@ -75,11 +75,15 @@ def _size(label, run) -> list[str]:
            f"Run {m['date']} on {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; {m['postgresql']} "
            f"(shared_buffers {m['postgresql_settings'].get('shared_buffers')}, work_mem "
            f"{m['postgresql_settings'].get('work_mem')}); Python {m['python']}; commit {m['commit']}. "
-           f"Load average at start {m['load_average_at_start']}, at end {run.get('load_average_at_end')}.",
+           f"Load average at start {m['load_average_at_start']}, at end {run.get('load_average_at_end')}."
+           + (f" Uncommitted changes in the shared checkout: {', '.join(m['uncommitted'])}." if m.get("uncommitted")
+              else ""),
            ""]
     for rerun in run.get("reruns", []):
-        out += [f"Rerun of `{rerun['only']}` only: {rerun['date']}, commit {rerun['commit']}, load average "
-                f"{rerun['load_average_at_start']} → {rerun['load_average_at_end']}.", ""]
+        dirty = rerun.get("uncommitted")
+        out += [f"Rerun of `{rerun['only']}` only: {rerun['date']}, commit {rerun['commit']}"
+                + (f" with uncommitted changes to {', '.join(dirty)}" if dirty else "")
+                + f", load average {rerun['load_average_at_start']} → {rerun['load_average_at_end']}.", ""]
     if run.get("generate"):
         g = run["generate"]
         out += [f"Data: `generate_city --persons {run['persons']:,}` took **{g['seconds']:.0f} s** "
