@@ -10,12 +10,15 @@ class RegistryConfig(AppConfig):
         from django.apps import apps
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group
-        from django.db.models.signals import m2m_changed, post_migrate
+        from django.db.models.signals import m2m_changed, post_migrate, post_save
 
         from . import audit, signals  # noqa: F401  (connect receivers)
         from .backends import permissions_changed
 
         user_model = get_user_model()
+        # A new account too: a reused primary key (tests roll back) must not meet its predecessor's set.
+        post_save.connect(lambda created=False, **kwargs: created and permissions_changed(), sender=user_model,
+                          weak=False, dispatch_uid="registry_perms_new_user")
         for through in (user_model.groups.through, user_model.user_permissions.through, Group.permissions.through):
             m2m_changed.connect(permissions_changed, sender=through, dispatch_uid=f"registry_perms_{through.__name__}")
         from .api import schema  # noqa: F401  (register OpenAPI extensions)

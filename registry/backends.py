@@ -6,6 +6,8 @@ through the admin or a profile: any change to a user's groups, a user's own perm
 permissions bumps a version in the shared cache, so the next request reads them afresh.
 """
 
+import secrets
+
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 
@@ -13,20 +15,23 @@ TIMEOUT = 300
 _VERSION_KEY = "auth-perms-version"
 
 
+def _fresh_version() -> int:
+    # Never a version used before, even if the cache evicted the key: older entries stay unreachable.
+    # Random rather than the clock, which tests freeze.
+    return secrets.randbits(48)
+
+
 def _version() -> int:
     version = cache.get(_VERSION_KEY)
     if version is None:
-        version = 1
-        cache.add(_VERSION_KEY, version, None)
+        cache.add(_VERSION_KEY, _fresh_version(), None)
+        version = cache.get(_VERSION_KEY)
     return version
 
 
 def permissions_changed(**kwargs) -> None:
-    """Forget every cached permission set (m2m_changed receiver, also called by the role sync)."""
-    try:
-        cache.incr(_VERSION_KEY)
-    except ValueError:  # not set yet (or evicted): nothing cached under a version to forget
-        cache.set(_VERSION_KEY, 2, None)
+    """Forget every cached permission set (receiver of m2m_changed on groups and permissions)."""
+    cache.set(_VERSION_KEY, _fresh_version(), None)
 
 
 class CachedPermissionsBackend(ModelBackend):

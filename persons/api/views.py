@@ -31,7 +31,7 @@ class PersonViewSet(ScopedModelViewSet):
     queryset = Person.objects.select_related("registered_station")
     serializer_class = PersonSerializer
     filterset_class = PersonFilterSet
-    ordering_fields = ["id", "name_pinyin", "birth_date", "created_at"]
+    ordering_fields = ["id", "name_pinyin"]
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)

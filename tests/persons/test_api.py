@@ -135,3 +135,15 @@ def test_person_list_query_count_does_not_grow(api, community_a):
     with CaptureQueriesContext(connection) as many:
         assert len(api.get("/api/v1/persons/").json()["results"]) == 22
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_an_ordering_the_list_does_not_offer_is_a_400_on_the_ordering_field(staff_a):
+    # Sorting a station's persons by date of birth is not offered: no index serves it within a scope.
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(staff_a)
+    response = client.get("/api/v1/persons/", {"ordering": "-birth_date"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["ordering"]
+    assert client.get("/api/v1/persons/", {"ordering": "-created"}).status_code == 200
