@@ -333,7 +333,7 @@ def api_lists(ctx: Context) -> list:
     naive_residences = timed(lambda i: api.get(
         f"/bench/api/residences/?status={statuses[i]}&next_verification_due__lte={dues[i]}&station={station}"
         f"&page_size=50"), range(nb), check=http_ok)
-    orderings = ["name", "-birth_date", "birth_date", "-created"]
+    orderings = ["name", "-name", "created", "-created"]  # the orderings the persons list offers
     person_paths = [f"/api/v1/persons/?sex={rng.choice('MF')}&ordering={rng.choice(orderings)}&page_size=50"
                     for _ in range(n)]
     persons = timed(lambda p: api.get(p), person_paths, check=http_ok)

@@ -103,7 +103,7 @@ class Worker:
 
     def api_persons(self):
         r = self.api.get("/api/v1/persons/", params={"sex": self.rng.choice("MF"), "page_size": 50,
-                                                     "ordering": self.rng.choice(["name", "-birth_date"])})
+                                                     "ordering": self.rng.choice(["name", "-created"])})
         return r.status_code == 200, r.status_code
 
     def changes(self):
