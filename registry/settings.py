@@ -366,6 +366,8 @@ REGISTRY = {
     "INSPECTION_VALID_MONTHS": 12,
     # Requests per client address to the public page behind a plaque's QR code (django-ratelimit rate).
     "PLAQUE_RATE_LIMIT": env("REGISTRY_PLAQUE_RATE_LIMIT", "30/m"),
+    # Dashboards keep their counts this long (0: count on every view); the page says when it counted.
+    "DASHBOARD_CACHE_SECONDS": env_int("REGISTRY_DASHBOARD_CACHE_SECONDS", 60),
 }
 
 LOGGING = {

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
-from .dashboards import StationFigures, moves_by_month, station_figures
+from .dashboards import StationFigures, dashboard
 from .models import Station
 from .scoping import scope_for
 
@@ -41,8 +41,9 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
             if not stations:
                 raise Http404
         today = timezone.localdate()
-        figures = station_figures([s.pk for s in stations], today=today)
-        months = moves_by_month([s.pk for s in stations], today=today)
+        counted = dashboard([s.pk for s in stations], today=today, fresh=request.GET.get("refresh") == "1")
+        figures = counted.figures
+        months = [dict(month) for month in counted.months]
         top, arrival_bars = _scale([m["arrivals"] for m in months])
         _top, departure_bars = _scale([m["departures"] for m in months] + [top])
         for index, (month, arrival, departure) in enumerate(zip(months, arrival_bars, departure_bars, strict=False)):
@@ -66,4 +67,5 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "months": months, "chart_top": top, "star_rows": star_rows,
             "chart_width": CHART_STEP * len(months), "chart_base": CHART_BASE,
             "can_choose": len(stations) > 1 or bool(chosen),
+            "counted_at": counted.counted_at, "cached": counted.cached, "chosen": chosen or "",
         })

@@ -12,6 +12,9 @@ def _fast_and_eager(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    # Tests share one cache across many databases whose ids repeat: dashboards count afresh unless a
+    # test turns their cache on (tests/registry/test_dashboard.py does, with its own cache).
+    settings.REGISTRY = {**settings.REGISTRY, "DASHBOARD_CACHE_SECONDS": 0}
 
 
 def pytest_collection_modifyitems(config, items):

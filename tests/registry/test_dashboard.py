@@ -89,3 +89,56 @@ def test_district_dashboard_queries_do_not_grow_with_stations(client, world, sup
     supervisor._registry_scope = None
     with django_assert_max_num_queries(len(two.captured_queries)):
         client.get(reverse("dashboard"))
+
+
+@pytest.fixture
+def dashboard_cache(settings):
+    settings.REGISTRY = {**settings.REGISTRY, "DASHBOARD_CACHE_SECONDS": 60}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "dashboard-tests"}}
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_dashboard_figures_are_kept_for_a_minute_and_counted_again_on_request(
+        client, world, staff_a, rental_a, dashboard_cache):
+    client.force_login(staff_a)
+    first = client.get(reverse("dashboard"))
+    assert first.context["total"].residents == 2 and not first.context["cached"]
+    assert "refresh=1" not in first.content.decode()
+    ResidenceFactory(unit=rental_a.units.first(), next_verification_due=TODAY + datetime.timedelta(days=30))
+
+    again = client.get(reverse("dashboard"))
+    assert again.context["total"].residents == 2 and again.context["cached"]
+    assert again.context["counted_at"] == first.context["counted_at"]
+    page = again.content.decode()
+    assert "refresh=1" in page and timezone.localtime(first.context["counted_at"]).strftime("%H:%M:%S") in page
+
+    fresh = client.get(reverse("dashboard"), {"refresh": "1"})
+    assert fresh.context["total"].residents == 3 and not fresh.context["cached"]
+    assert client.get(reverse("dashboard")).context["total"].residents == 3
+
+
+def test_cached_dashboard_figures_are_not_shared_between_scopes(client, world, staff_a, staff_b, supervisor,
+                                                                station_a, dashboard_cache):
+    client.force_login(staff_a)
+    assert client.get(reverse("dashboard")).context["total"].residents == 2
+    client.force_login(staff_b)
+    assert client.get(reverse("dashboard")).context["total"].residents == 1
+    client.force_login(supervisor)
+    assert client.get(reverse("dashboard")).context["total"].residents == 3
+    assert client.get(reverse("dashboard"), {"station": station_a.pk}).context["total"].residents == 2
+
+
+def test_cached_figures_are_for_one_day_only(world, station_a, dashboard_cache, rental_a):
+    from registry.dashboards import dashboard
+
+    first = dashboard([station_a.pk], today=TODAY)
+    ResidenceFactory(unit=rental_a.units.first(), next_verification_due=TODAY + datetime.timedelta(days=30))
+    assert dashboard([station_a.pk], today=TODAY).figures[station_a.pk].residents == 2
+    tomorrow = dashboard([station_a.pk], today=TODAY + datetime.timedelta(days=1))
+    assert not tomorrow.cached and tomorrow.figures[station_a.pk].residents == 3
+    assert first.figures[station_a.pk].residents == 2
