@@ -181,6 +181,10 @@ if CLIENT_IP_HEADER:
     AXES_IPWARE_META_PRECEDENCE_ORDER = (CLIENT_IP_HEADER, "REMOTE_ADDR")
 
 # --- Auth -----------------------------------------------------------------------------------
+# Covering indexes (INCLUDE) are PostgreSQL's; on SQLite such an index keeps only its key columns,
+# which is what the embedded default needs.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "registry.backends.CachedPermissionsBackend",
