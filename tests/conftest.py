@@ -5,6 +5,17 @@ from registry.factories import CommunityFactory, DistrictFactory, StationFactory
 from registry.roles import RoleChoices
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _empty_file_cache():
+    """Start from an empty file cache (the SQLite default keeps it under var/cache/). It culls a third of
+    its entries at random once full, which would make the tests that count cache hits flaky."""
+    from django.core.cache import caches
+    from django.core.cache.backends.filebased import FileBasedCache
+
+    if isinstance(caches["default"], FileBasedCache):
+        caches["default"].clear()
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_eager(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
