@@ -1,24 +1,29 @@
-"""Daily reminders: each rule at its boundary, to the right people, and never twice."""
+"""Daily reminders: each rule at its boundary, to the right people, and never twice; one digest per
+recipient, kind and day, linking to the list of what waits, for a fixed number of queries."""
 
 import datetime
 
 import pytest
 import time_machine
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
-from housing.factories import ResidenceFactory
+from housing.factories import LandlordFactory, PropertyFactory, ResidenceFactory, UnitFactory
 from patrol.models import ResidencePermit, VerificationRequest, VerificationRequestKind
 from patrol.reminders import reminders_send
 from patrol.tasks import reminders_send_task
 from portal.models import RatingAppeal, Submission
+from registry.factories import make_user
 from registry.models import Notification, TaskRun
+from registry.roles import RoleChoices
 
 DAY = datetime.date(2026, 3, 10)
 
 
-def at(day: datetime.date):
-    return time_machine.travel(timezone.make_aware(datetime.datetime.combine(day, datetime.time(9, 0))), tick=False)
+def at(day: datetime.date, hour: int = 9):
+    return time_machine.travel(timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, 0))),
+                               tick=False)
 
 
 def make_submission(prop, landlord_user, created_on: datetime.date):
@@ -55,6 +60,7 @@ def test_owner_late_with_a_confirmation_is_reminded_once(rental_a, landlord_a):
     assert reminders_send(today=next_day + datetime.timedelta(days=3))["confirmations_late"] == 0
     note = Notification.objects.get(kind="confirmation_late")
     assert note.user == landlord_a.user and rental_a.address in note.title
+    assert note.url == reverse("portal:occupants_confirm", args=[rental_a.pk])
 
 
 def test_permit_expiring_within_thirty_days_reminds_the_officers_without_naming_the_holder(
@@ -89,3 +95,113 @@ def test_the_task_records_its_run(rental_a, landlord_a, officer_a):
     assert result["appeals_waiting"] == 1
     run = TaskRun.objects.get(task="reminders_send")
     assert run.rows_changed == 1
+
+
+def days(n: int) -> datetime.timedelta:
+    return datetime.timedelta(days=n)
+
+
+def make_permit(prop, number: str, expires_on: datetime.date):
+    residence = ResidenceFactory(unit=prop.units.first())
+    return ResidencePermit.objects.create(person=residence.person, station=prop.station, number=number,
+                                          issued_on=expires_on - days(365), expires_on=expires_on)
+
+
+def ask_to_confirm(prop, opened_on: datetime.date):
+    return VerificationRequest.objects.create(property=prop, kind=VerificationRequestKind.OWNER_CONFIRMATION,
+                                              opened_on=opened_on, due_since=opened_on)
+
+
+def test_reminders_cost_the_same_queries_for_two_or_twenty_items_of_each_kind(community_a, staff_a, officer_a,
+                                                                              django_assert_max_num_queries):
+    def run(count, day):
+        with at(day - days(1), hour=18):
+            for i in range(count):
+                owner = LandlordFactory(station=community_a.station,
+                                        user=make_user(RoleChoices.LANDLORD, username=f"owner-{day}-{i}"))
+                prop = PropertyFactory(community=community_a, landlord=owner)
+                UnitFactory(property=prop)
+                make_submission(prop, owner.user, day - days(3))
+                ask_to_confirm(prop, day - days(8))
+                make_permit(prop, f"JZ-{day}-{i}", day + days(30))
+                RatingAppeal.objects.create(property=prop, component="inspection", comment="x", created_by=owner.user)
+        with at(day, hour=12), django_assert_max_num_queries(20) as queries:
+            sent = reminders_send(today=day)
+        # Reports: the station's two reviewers; confirmations: each owner; permits and appeals: the officer.
+        assert sent == {"submissions_waiting": 2, "confirmations_late": count, "permits_expiring": 1,
+                        "appeals_waiting": 1}
+        return len(queries)
+
+    assert run(2, DAY) == run(20, DAY + days(1))
+
+
+def test_officers_get_one_permit_digest_a_day_linking_to_the_permits_expiring(client, rental_a, officer_a, staff_a):
+    with at(DAY - days(1)):
+        expiring = [make_permit(rental_a, f"JZ-{i}", DAY + days(10 + i)) for i in range(3)]
+        later = make_permit(rental_a, "JZ-LATER", DAY + days(31))
+    with at(DAY):
+        assert reminders_send(today=DAY)["permits_expiring"] == 1
+        assert reminders_send(today=DAY)["permits_expiring"] == 0  # same day: nothing new
+    digest = Notification.objects.get(kind="permit_expiring")
+    assert digest.user == officer_a
+    assert "3" in digest.title and "3" in digest.body
+    assert digest.url == reverse("patrol:permit_list") + "?tab=issued&status=expiring"
+    client.force_login(officer_a)
+    with at(DAY):
+        listed = client.get(digest.url).context["object_list"]
+    assert sorted(p.pk for p in listed) == sorted(p.pk for p in expiring)
+    # Next day the fourth permit comes within 30 days: a digest about it alone, counting four in all.
+    with at(DAY + days(1)):
+        assert reminders_send(today=DAY + days(1))["permits_expiring"] == 1
+    digest = Notification.objects.filter(kind="permit_expiring").order_by("-id").first()
+    assert later.number in digest.title and "4" in digest.body
+    with at(DAY + days(2)):
+        assert reminders_send(today=DAY + days(2))["permits_expiring"] == 0  # nothing new: no digest
+
+
+def test_a_permit_entered_after_the_digest_already_close_to_expiry_is_in_the_next_one(rental_a, officer_a):
+    with at(DAY - days(1)):
+        make_permit(rental_a, "JZ-A", DAY + days(20))
+    with at(DAY):
+        assert reminders_send(today=DAY)["permits_expiring"] == 1
+    with at(DAY, hour=15):  # a paper permit typed in that afternoon, expiring in five days
+        make_permit(rental_a, "JZ-PAPER", DAY + days(5))
+    with at(DAY + days(1)):
+        assert reminders_send(today=DAY + days(1))["permits_expiring"] == 1
+    assert "JZ-PAPER" in Notification.objects.filter(kind="permit_expiring").order_by("-id").first().title
+
+
+def test_appeals_made_after_the_digest_are_in_the_next_days_digest(client, rental_a, landlord_a, officer_a):
+    with at(DAY - days(1)):
+        first = RatingAppeal.objects.create(property=rental_a, component="inspection", comment="x",
+                                            created_by=landlord_a.user)
+    with at(DAY):
+        assert reminders_send(today=DAY)["appeals_waiting"] == 1
+    with at(DAY, hour=15):
+        second = RatingAppeal.objects.create(property=rental_a, component="occupancy", comment="y",
+                                             created_by=landlord_a.user)
+    with at(DAY + days(1)):
+        assert reminders_send(today=DAY + days(1))["appeals_waiting"] == 1
+        assert reminders_send(today=DAY + days(2))["appeals_waiting"] == 0
+    digest = Notification.objects.filter(kind="appeal_waiting").order_by("-id").first()
+    assert "1" in digest.title and "2" in digest.body and digest.url == reverse("review:appeal_list")
+    client.force_login(officer_a)
+    listed = client.get(digest.url).context["object_list"]
+    assert sorted(a.pk for a in listed) == sorted([first.pk, second.pk])
+
+
+def test_an_owner_late_at_several_properties_gets_one_digest_linking_to_the_portal(rental_a, landlord_a,
+                                                                                   community_a):
+    other = PropertyFactory(community=community_a, landlord=landlord_a, address="甲一路2号")
+    ask_to_confirm(rental_a, DAY - days(8))
+    ask_to_confirm(other, DAY - days(8))
+    assert reminders_send(today=DAY)["confirmations_late"] == 1
+    assert reminders_send(today=DAY)["confirmations_late"] == 0
+    digest = Notification.objects.get(kind="confirmation_late")
+    assert digest.user == landlord_a.user and "2" in digest.title and digest.url == reverse("portal:home")
+    third = PropertyFactory(community=community_a, landlord=landlord_a, address="甲一路3号")
+    ask_to_confirm(third, DAY - days(7))  # late from tomorrow
+    assert reminders_send(today=DAY + days(1))["confirmations_late"] == 1
+    digest = Notification.objects.filter(kind="confirmation_late").order_by("-id").first()
+    assert third.address in digest.title and "3" in digest.body
+    assert reminders_send(today=DAY + days(2))["confirmations_late"] == 0
