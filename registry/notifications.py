@@ -34,17 +34,20 @@ def notify_many(notifications: list[Notification]) -> int:
         notification.key = notification.key[:120]
         notification.title = str(notification.title)[:200]
     keys = {notification.key for notification in notifications}
+    # Users and keys both: the unique index is (user, key), so it can answer only with the users given.
+    users = sorted({notification.user_id for notification in notifications})
     existing = set()
     for chunk in _chunks(sorted(keys), 2000):
-        existing.update(Notification.objects.filter(key__in=chunk).values_list("user_id", "key"))
+        existing.update(Notification.objects.filter(user_id__in=users, key__in=chunk).values_list("user_id", "key"))
     new = {(n.user_id, n.key): n for n in notifications if (n.user_id, n.key) not in existing}
     # ignore_conflicts: a concurrent run that inserted the same (user, key) meanwhile wins, quietly.
     Notification.objects.bulk_create(new.values(), batch_size=2000, ignore_conflicts=True)
     new_keys = sorted({key for _user, key in new})
     to_email = []
     for chunk in _chunks(new_keys, 2000):
-        to_email += Notification.objects.filter(key__in=chunk, emailed_at__isnull=True).exclude(
-            user__email="").values_list("pk", flat=True)
+        to_email += Notification.objects.filter(
+            user_id__in=sorted({user for user, _key in new}), key__in=chunk, emailed_at__isnull=True,
+        ).exclude(user__email="").values_list("pk", flat=True)
     if to_email:
         transaction.on_commit(lambda: [notification_email.delay(pk) for pk in to_email])
     return len(new)
