@@ -6,14 +6,19 @@ from registry.roles import RoleChoices
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _empty_file_cache():
-    """Start from an empty file cache (the SQLite default keeps it under var/cache/). It culls a third of
-    its entries at random once full, which would make the tests that count cache hits flaky."""
-    from django.core.cache import caches
-    from django.core.cache.backends.filebased import FileBasedCache
+def _own_file_cache(tmp_path_factory):
+    """With the file cache (the default without REDIS_URL), each test run gets its own, empty folder: the
+    developer's var/cache/ may be nearly full (it then culls a third at random) or shared with another
+    run, either of which would make the tests that count cache hits flaky."""
+    from django.conf import settings
+    from django.test.utils import override_settings
 
-    if isinstance(caches["default"], FileBasedCache):
-        caches["default"].clear()
+    cache = settings.CACHES["default"]
+    if not cache["BACKEND"].endswith("FileBasedCache"):
+        yield
+        return
+    with override_settings(CACHES={"default": {**cache, "LOCATION": str(tmp_path_factory.mktemp("cache"))}}):
+        yield
 
 
 @pytest.fixture(autouse=True)
