@@ -69,7 +69,7 @@ def _submissions_waiting(today: datetime.date, days: int) -> int:
                                    "%(count)d reports waiting for review for more than %(days)d days",
                                    n) % {"count": n, "days": days}
               for station_id, n in waiting.items()}
-    url = reverse("review:queue")
+    url = f"{reverse('review:queue')}?submitted_before={(today - datetime.timedelta(days=days)).isoformat()}"
     return notify_many([
         Notification(user_id=user_id, key=f"submissions-waiting:{station_id}:{today}", kind="submission_waiting",
                      title=titles[station_id], url=url)

@@ -1,4 +1,8 @@
+import datetime
+
 import django_filters
+from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry.filtersets import RegistryFilterSet
@@ -16,14 +20,22 @@ class SubmissionFilterSet(RegistryFilterSet):
                                           choices=[("true", _("Reported late")), ("false", _("On time"))],
                                           method="filter_late")
 
+    submitted_before = django_filters.DateFilter(
+        label=_("Submitted before"), method="filter_submitted_before",
+        widget=forms.DateInput(attrs={"type": "date"}))
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.form.fields.values():
-            field.widget.attrs["class"] = "form-select"
+            field.widget.attrs["class"] = "form-control" if isinstance(field.widget, forms.DateInput) else "form-select"
 
     def filter_late(self, queryset, name, value):
         return queryset.filter(is_late=value == "true")
 
+    def filter_submitted_before(self, queryset, name, value):
+        start = timezone.make_aware(datetime.datetime.combine(value, datetime.time.min))
+        return queryset.filter(created_at__lt=start)
+
     class Meta:
         model = Submission
-        fields = ["kind", "status", "is_late"]
+        fields = ["kind", "status", "is_late", "submitted_before"]

@@ -205,3 +205,16 @@ def test_an_owner_late_at_several_properties_gets_one_digest_linking_to_the_port
     digest = Notification.objects.filter(kind="confirmation_late").order_by("-id").first()
     assert third.address in digest.title and "3" in digest.body
     assert reminders_send(today=DAY + days(2))["confirmations_late"] == 0
+
+
+def test_the_waiting_reports_digest_links_to_exactly_those_reports(client, rental_a, landlord_a, staff_a):
+    old = make_submission(rental_a, landlord_a.user, DAY - datetime.timedelta(days=4))
+    make_submission(rental_a, landlord_a.user, DAY - datetime.timedelta(days=1))  # not yet waiting too long
+    today = DAY + datetime.timedelta(days=1)
+    assert reminders_send(today=today)["submissions_waiting"] == 1
+    digest = Notification.objects.get(kind="submission_waiting", user=staff_a)
+    assert "1" in digest.title
+    client.force_login(staff_a)
+    queue = client.get(digest.url)
+    assert queue.status_code == 200
+    assert [submission.pk for submission, _check in queue.context["rows"]] == [old.pk]

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from housing.factories import ResidenceFactory
@@ -122,3 +123,20 @@ def test_appeal_created_over_the_api_is_visible_to_the_station_only(landlord_a, 
     assert api(staff_b).get("/api/v1/appeals/").data["results"] == []
     assert api(staff_a).post("/api/v1/appeals/", {"property": rental_a.pk, "component": "inspection",
                                                   "comment": "x"}, format="json").status_code == 403
+
+
+def test_submissions_filter_by_the_day_they_were_sent_in_and_refuse_a_bad_date(landlord_a, rental_a, staff_a):
+    created = api(landlord_a.user).post(URL + "arrival/", arrival_body(rental_a), format="json")
+    assert created.status_code == 201
+    Submission.objects.filter(pk=created.data["id"]).update(
+        created_at=timezone.now() - datetime.timedelta(days=3))
+    recent = api(landlord_a.user).post(URL + "arrival/", arrival_body(
+        rental_a, document_number=make_resident_id(birth_date=datetime.date(1990, 1, 2), sex="F", region="110101"),
+        name="钱小红"), format="json")
+    assert recent.status_code == 201
+    before = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    listed = api(staff_a).get(URL, {"submitted_before": before})
+    assert listed.status_code == 200
+    assert [row["id"] for row in listed.data["results"]] == [created.data["id"]]
+    bad = api(staff_a).get(URL, {"submitted_before": "yesterday"})
+    assert bad.status_code == 400 and "submitted_before" in bad.content.decode()
