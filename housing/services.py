@@ -30,8 +30,8 @@ def rating_refresh_on_commit(property_id: int) -> None:
 CURRENT = (ResidenceStatusChoices.ACTIVE, ResidenceStatusChoices.UNCONFIRMED)
 
 
-def _check_not_future(value: datetime.date, field: str, label: str) -> None:
-    if value > timezone.localdate():
+def _check_not_future(value: datetime.date, field: str, label: str, *, today: datetime.date | None = None) -> None:
+    if value > (today or timezone.localdate()):
         raise ValidationError({field: _("%(label)s: cannot be in the future.") % {"label": label}})
 
 
@@ -198,17 +198,16 @@ def registrations_check(entries: list[Registration], *, lock: bool = False) -> N
     date, and ending the current residence the day the new one starts. A fixed number of queries however
     many entries; with ``lock`` the known persons and their current residences are locked for the write."""
     keys = [entry.document_key for entry in entries]
-    seen = {}
+    seen, today = {}, timezone.localdate()
     for entry, key in zip(entries, keys, strict=True):
         entry.errors, entry.person, entry.current, entry.unchanged = {}, None, None, False
         if key in seen:
             entry.add_error(ValidationError({"document_number": _(
                 "Document number: the same person is registered twice in one go; keep one.")}))
         seen.setdefault(key, entry)
-        try:
-            _check_not_future(entry.start_date, "start_date", _("Moved in"))
-        except ValidationError as exc:
-            entry.add_error(exc)
+        if entry.start_date > today:
+            entry.add_error(ValidationError({"start_date": _("%(label)s: cannot be in the future.")
+                                             % {"label": _("Moved in")}}))
     persons = Person.objects.filter(document_hash__in=set(keys))
     if lock:
         persons = persons.select_for_update()

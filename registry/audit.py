@@ -10,6 +10,7 @@ logins, must be immutable (code and a PostgreSQL trigger), and must store ID num
 """
 
 import contextvars
+import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -141,35 +142,47 @@ def audited(model: type[models.Model]) -> type[models.Model]:
     return model
 
 
-def _tracked_fields(instance):
-    return [f for f in instance._meta.concrete_fields if f.attname not in IGNORED_FIELDS]
+@functools.cache
+def _tracked_names(model) -> tuple[str, ...]:
+    """The attnames of ``model``'s audited fields (computed once per model: every save and bulk row asks)."""
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname not in IGNORED_FIELDS)
 
 
 def _snapshot(sender, instance, **kwargs):
-    instance._audit_snapshot = {f.attname: instance.__dict__.get(f.attname) for f in _tracked_fields(instance)}
+    values = instance.__dict__
+    instance._audit_snapshot = {name: values.get(name) for name in _tracked_names(type(instance))}
+
+
+_PLAIN = (type(None), bool, int, float, str)
 
 
 def _display(value):
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
+    return value if type(value) in _PLAIN or isinstance(value, _PLAIN) else str(value)
 
 
 def _diff(instance, created: bool) -> dict:
-    before = getattr(instance, "_audit_snapshot", {})
+    values = instance.__dict__
     changes = {}
-    for field in _tracked_fields(instance):
-        name = field.attname
-        new = instance.__dict__.get(name)
-        old = None if created else before.get(name)
-        if created and new in (None, ""):
-            continue
-        if not created and old == new:
+    if created:
+        for name in _tracked_names(type(instance)):
+            new = values.get(name)
+            if new is None or new == "":
+                continue
+            if name in SECRET_FIELDS:
+                # Only that the number was set: even its masked parts, beside the birth date, would rebuild it.
+                if name == "document_number":
+                    changes[name] = ["", "set"]
+                continue
+            changes[name] = [None, _display(new)]
+        return changes
+    before = getattr(instance, "_audit_snapshot", {})
+    for name in _tracked_names(type(instance)):
+        old, new = before.get(name), values.get(name)
+        if old == new:
             continue
         if name in SECRET_FIELDS:
-            # Only that the number changed: even its masked parts, beside the birth date, would rebuild it.
             if name == "document_number":
-                changes[name] = ["", "changed"] if not created else ["", "set"]
+                changes[name] = ["", "changed"]
             continue
         changes[name] = [_display(old), _display(new)]
     return changes
@@ -196,10 +209,20 @@ def record_saved_many(instances: list, *, created: bool, change_scopes: dict | N
     action = AuditAction.CREATE if created else AuditAction.UPDATE
     now = timezone.now()
     events, changed = [], []
+    shared = None  # what ``_event`` says for every row alike: the actor and the context
     for instance in instances:
         changes = _diff(instance, created)
         if created or changes:
-            events.append({**_event(action=action, obj=instance, changes=changes), "at": now})
+            station_id = _station_id(instance)
+            if station_id is None:  # the actor's station, if they have exactly one: ``_event`` decides
+                event = _event(action=action, obj=instance, changes=changes)
+            else:
+                if shared is None:
+                    shared = _event(action=action, obj=instance, changes={})
+                event = {**shared, "object_type": _object_type(instance), "station_id": station_id,
+                         "object_id": "" if instance.pk is None else str(instance.pk), "changes": changes}
+            event["at"] = now
+            events.append(event)
             changed.append(instance)
         _snapshot(type(instance), instance)
     insert_rows(AuditEvent, events)

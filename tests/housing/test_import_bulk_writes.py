@@ -1,0 +1,128 @@
+"""The import's bulk writes store exactly what row-by-row writes store: COPY on PostgreSQL against
+multi-row INSERTs, and the audit trail of a bulk write against the signal receivers' of a single save."""
+
+import datetime
+import random
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from housing.services import Registration, registrations_apply
+from persons.identity import make_resident_id
+from persons.models import Person
+from registry import bulk
+from registry.audit import audit_context, record_saved_many
+from registry.models import AuditEvent, ChangeLog
+
+TODAY = datetime.date.today()
+AWKWARD = ["", "tab\there", "line\nbreak\r\n", 'quote " and \'', "back\\slash", "\\N", "NULL", "张三·𠮷", ",;"]
+
+
+def _identity(n: int) -> dict:
+    born = datetime.date(1985, 1, 1) + datetime.timedelta(days=n)
+    return {"document_type": "resident_id", "document_number": make_resident_id(birth_date=born, sex="F",
+                                                                                 rng=random.Random(n)),
+            "document_country": "", "name": "李娜", "sex": "F", "birth_date": born, "phone": ""}
+
+
+def _awkward_rows(count: int) -> tuple[list, list]:
+    now = timezone.now()
+    events, feed = [], []
+    for n in range(count):
+        text = AWKWARD[n % len(AWKWARD)]
+        events.append({"at": now, "actor_id": None if n % 3 else n, "actor_username": text, "action": "update",
+                       "object_type": "persons.person", "object_id": str(n), "station_id": None if n % 2 else 7,
+                       "changes": {"name": [text, None], "n": [n, 1.5], "ok": [True, False]}, "reason": text,
+                       "ip_address": None if n % 4 else "10.0.0.1", "via": "import"})
+        feed.append({"object_type": "housing.residence", "object_id": text or "x", "action": "create",
+                     "version": None if n % 5 else n, "station_id": n, "is_copy": bool(n % 2),
+                     "copy_of_station_id": None if n % 2 == 0 else 3})
+    return events, feed
+
+
+def _stored(model, since: int) -> list:
+    fields = [f.attname for f in model._meta.concrete_fields if f.attname not in ("id", "at")]
+    return list(model.objects.filter(id__gt=since).order_by("id").values_list(*fields))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_copy_stores_exactly_what_insert_stores(monkeypatch):
+    events, feed = _awkward_rows(bulk.COPY_FROM + 20)
+    stored = []
+    for copy_from in (bulk.COPY_FROM, 10**9):  # COPY, then multi-row INSERTs
+        monkeypatch.setattr(bulk, "COPY_FROM", copy_from)
+        top_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        top_change = ChangeLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        bulk.insert_rows(AuditEvent, events)
+        bulk.insert_rows(ChangeLog, feed)
+        stored.append((_stored(AuditEvent, top_event), _stored(ChangeLog, top_change)))
+    assert stored[0] == stored[1]
+    assert len(stored[0][0]) == len(events)
+    assert stored[0][0][1][1] == "tab\there"  # actor_username, escaped and read back
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_copy_gives_new_objects_their_keys(community_a):
+    people = []
+    for n in range(bulk.COPY_FROM + 5):
+        person = Person(**_identity(n), registered_station=community_a.station)
+        person.sync_document_columns()
+        person.sync_name_columns()
+        people.append(person)
+    bulk.insert_objects(Person, people)
+    assert len({person.pk for person in people}) == len(people)
+    stored = dict(Person.objects.filter(pk__in=[p.pk for p in people]).values_list("pk", "document_hash"))
+    assert stored == {person.pk: person.document_hash for person in people}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_duplicate_document_in_a_copy_is_an_integrity_error(community_a):
+    rows = []
+    for n in range(bulk.COPY_FROM):
+        person = Person(**_identity(n % (bulk.COPY_FROM - 1)), registered_station=community_a.station)
+        person.sync_document_columns()
+        person.sync_name_columns()
+        rows.append({f.attname: f.pre_save(person, True) for f in Person._meta.concrete_fields if not f.primary_key})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.insert_rows(Person, rows)
+
+
+@pytest.mark.django_db
+def test_a_bulk_write_is_audited_exactly_like_a_single_save(community_a, staff_a):
+    def event_of(person) -> dict:
+        event = AuditEvent.objects.filter(object_type="persons.person", object_id=str(person.pk)).values().get()
+        return {key: value for key, value in event.items() if key not in ("id", "at", "object_id")}
+
+    with audit_context(user=staff_a, via="import"):
+        single = Person(**{**_identity(1), "phone": "13912345678"}, registered_station=community_a.station)
+        single.save()  # the signal receivers write its trail
+        many = Person(**{**_identity(2), "phone": "13912345678"}, registered_station=community_a.station)
+        many.sync_document_columns()
+        many.sync_name_columns()
+        bulk.insert_objects(Person, [many])
+        record_saved_many([many], created=True)
+    expected, got = event_of(single), event_of(many)
+    expected["changes"].pop("id"), got["changes"].pop("id")
+    expected["changes"].pop("birth_date"), got["changes"].pop("birth_date")  # two people, two birthdays
+    assert got == expected
+    assert got["changes"]["document_number"] == ["", "set"]
+    assert "document_hash" not in got["changes"] and got["actor_id"] == staff_a.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_an_import_sized_batch_writes_through_copy_and_reads_back(community_a):
+    from housing.factories import UnitFactory
+
+    unit = UnitFactory(property__community=community_a, capacity=500)
+    entries = [Registration(identity=_identity(n), unit=unit, start_date=TODAY, reason="work")
+               for n in range(bulk.COPY_FROM + 10)]
+    registrations_apply(entries, source="import")
+    persons = Person.objects.filter(pk__in=[entry.person.pk for entry in entries])
+    assert sorted(p.document_number for p in persons) == sorted(e.identity["document_number"] for e in entries)
+    assert AuditEvent.objects.filter(object_type="housing.residence", action="create").count() == len(entries)
+    assert ChangeLog.objects.filter(object_type="persons.person", action="create").count() == len(entries)
