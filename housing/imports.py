@@ -41,6 +41,7 @@ from stdnum.iso7064 import mod_11_2
 from persons.choices import DocumentTypeChoices, SexChoices
 from persons.models import Person
 from persons.validators import document_birth_date, document_sex, normalize_document_number, validate_document
+from registry.bulk import copies_in_background
 from registry.scoping import scope_for
 
 from .models import (
@@ -429,8 +430,10 @@ def _date(row: ImportRow, key: str) -> datetime.date | None:
         return None
 
 
-def parse_row(row: ImportRow) -> None:
-    """Turn the cells into the service's arguments; problems a cell has on its own go to ``row.errors``."""
+def parse_row(row: ImportRow, *, checked: bool = False) -> None:
+    """Turn the cells into the service's arguments; problems a cell has on its own go to ``row.errors``.
+    ``checked``: the dry run found the row valid (the import re-reads the same bytes), so an ID number's date
+    of birth and sex are read from it without validating it first; ``check_person`` validates it anyway."""
     document_type = _choice(row, "document_type") or (
         "" if row.has_error("document_type") else DocumentTypeChoices.RESIDENT_ID)
     raw_number = row.cells.get("document_number")
@@ -447,8 +450,9 @@ def parse_row(row: ImportRow) -> None:
     if document_type and document_type != DocumentTypeChoices.PASSPORT and not row.has_error("document_number"):
         # ID numbers carry the date of birth and the sex; Person.clean() checks any that were given.
         try:
-            valid_number = validate_document(document_type, number)
-        except ValidationError:
+            valid_number = number if checked else validate_document(document_type, number)
+            document_birth_date(document_type, valid_number)
+        except (ValidationError, ValueError):
             pass  # reported by Person.clean() with the validator's reason
         else:
             birth_date = birth_date or (None if row.has_error("birth_date")
@@ -846,24 +850,27 @@ def _check_unchanged_file(job: ImportJob) -> None:
 def _import_rows(job: ImportJob, rows: list[ImportRow]) -> Counter:
     finder, progress, decided = UnitFinder(job.user), Progress(job, len(rows)), []
     for row in rows:
-        parse_row(row)
+        parse_row(row, checked=True)
     mark_duplicates(rows)
-    for first in range(0, len(rows), CHUNK):
-        chunk = rows[first:first + CHUNK]
-        pending = row_entries(chunk, finder)
-        entries = [entry for _row, entry in pending]
-        if len(pending) == len(chunk):
-            try:  # the service checks each entry again, under locks, before it writes
-                registrations_apply(entries, source=ResidenceSourceChoices.IMPORT, actor=job.user)
-            except ValidationError:
-                _entry_errors(pending)
-        refused = next((row for row in chunk if row.errors), None)
-        decided += [outcome(entry) for entry in entries]
-        if refused is not None:
-            raise RowFailed(_("Row %(row)d was refused, so nothing was imported: %(message)s Check the file "
-                              "again (upload it once more).")
-                            % {"row": refused.number, "message": refused.errors[0][1]})
-        progress.update(first + len(chunk))
+    for first in range(0, len(rows), CHUNK):  # units first: a query would wait for the COPYs below
+        finder.prefetch(rows[first:first + CHUNK])
+    with copies_in_background():  # PostgreSQL writes a chunk while the next one is checked
+        for first in range(0, len(rows), CHUNK):
+            chunk = rows[first:first + CHUNK]
+            pending = row_entries(chunk, finder)
+            entries = [entry for _row, entry in pending]
+            if len(pending) == len(chunk):
+                try:  # the service checks each entry again, under locks, before it writes
+                    registrations_apply(entries, source=ResidenceSourceChoices.IMPORT, actor=job.user)
+                except ValidationError:
+                    _entry_errors(pending)
+            refused = next((row for row in chunk if row.errors), None)
+            decided += [outcome(entry) for entry in entries]
+            if refused is not None:
+                raise RowFailed(_("Row %(row)d was refused, so nothing was imported: %(message)s Check the file "
+                                  "again (upload it once more).")
+                                % {"row": refused.number, "message": refused.errors[0][1]})
+            progress.update(first + len(chunk))
     progress.update(len(rows), force=True)
     return Counter(decided)
 

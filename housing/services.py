@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from persons.models import Person
-from registry.bulk import bulk_update_rows, insert_objects
+from registry.bulk import bulk_update_rows, draw_keys, insert_objects
 from registry.services import versioned_save
 
 from .models import Residence, ResidenceSourceChoices, ResidenceStatusChoices, Unit
@@ -282,15 +282,6 @@ def registrations_apply(entries: list[Registration], *, source: str = ResidenceS
                 entry.person.version += 1
                 entry.person.updated_at = now
                 filled.append(entry.person)
-        try:
-            with transaction.atomic():
-                insert_objects(Person, new_people)
-        except IntegrityError:
-            # Someone registered one of these documents between the check and the write.
-            raise ValidationError({"document_number": _(
-                "Document number: this person was registered by someone else a moment ago; nothing was saved. "
-                "Try again: they will be found and moved here.")}) from None
-        bulk_update_rows(Person, filled, [*_FILLABLE, "version", "updated_at"])
         # Moving out: the current residence ends the day the new one starts.
         ended = [entry.current for entry in todo if entry.current is not None]
         for entry in todo:
@@ -301,15 +292,27 @@ def registrations_apply(entries: list[Registration], *, source: str = ResidenceS
                 old.note = f"{old.note}\n{_('Moved to %(unit)s') % {'unit': entry.unit}}".strip()
                 old.version += 1
                 old.updated_at = now
+        bulk_update_rows(Person, filled, [*_FILLABLE, "version", "updated_at"])
         bulk_update_rows(Residence, ended, ["status", "end_date", "end_reported_on", "next_verification_due", "note",
                                             "version", "updated_at"])
+        # Every read comes before the inserts: an import hands its COPYs to a thread (``copies_in_background``),
+        # and a read would wait for them.
         from patrol.models import PropertyRating
 
         stars = dict(PropertyRating.objects.filter(
             property_id__in={entry.unit.property_id for entry in todo}, is_current=True).values_list(
             "property_id", "stars")) if todo else {}
+        lived = _stations_lived(todo)
+        residence_keys = draw_keys(Residence, len(todo))
+        try:
+            insert_objects(Person, new_people)
+        except IntegrityError:
+            # Someone registered one of these documents between the check and the write.
+            raise ValidationError({"document_number": _(
+                "Document number: this person was registered by someone else a moment ago; nothing was saved. "
+                "Try again: they will be found and moved here.")}) from None
         created_by = actor if getattr(actor, "is_authenticated", False) else None
-        for entry in todo:
+        for n, entry in enumerate(todo):
             entry.residence = Residence(
                 person=entry.person, unit=entry.unit, station_id=entry.unit.property.station_id,
                 start_date=entry.start_date, reason=entry.reason, source=source,
@@ -317,9 +320,11 @@ def registrations_apply(entries: list[Registration], *, source: str = ResidenceS
                 next_verification_due=next_verification_due(from_date=entry.start_date,
                                                             stars=stars.get(entry.unit.property_id, 0)))
             entry.residence.clean_fields(exclude=["person", "unit", "station", "created_by"])
+            if residence_keys:
+                entry.residence.pk = residence_keys[n]
         insert_objects(Residence, [entry.residence for entry in todo])
         # The trail and the feed, as the signal receivers would have written them one save at a time.
-        person_scopes = _person_scopes(todo)
+        person_scopes = _person_scopes(todo, lived)
         record_saved_many(new_people, created=True, change_scopes=person_scopes)
         record_saved_many(filled, created=False, change_scopes=person_scopes)
         record_saved_many(ended, created=False)
@@ -333,16 +338,23 @@ def registrations_apply(entries: list[Registration], *, source: str = ResidenceS
             rating_refresh_on_commit(property_id)
 
 
-def _person_scopes(entries: list[Registration]) -> dict:
-    """A registered person's change-feed scope: filed under the new residence's station, copied to every
-    other station that can read them (registered there or lived there). One query."""
-    persons = {entry.person.pk: entry for entry in entries}
+def _stations_lived(entries: list[Registration]) -> dict:
+    """The stations each known person has lived in (by person id), in one query: new persons have none."""
     lived = defaultdict(set)
-    for person_id, station_id in Residence.objects.filter(person_id__in=persons).values_list(
+    known = [entry.person.pk for entry in entries if entry.person is not None and entry.person.pk is not None]
+    for person_id, station_id in Residence.objects.filter(person_id__in=known).values_list(
             "person_id", "station_id").distinct():
         lived[person_id].add(station_id)
+    return lived
+
+
+def _person_scopes(entries: list[Registration], lived: dict) -> dict:
+    """A registered person's change-feed scope: filed under the new residence's station, copied to every
+    other station that can read them (registered there or lived there, ``lived`` before this registration,
+    whose own station is the one it is filed under)."""
+    persons = {entry.person.pk: entry for entry in entries}
     return {pk: ((entry.unit.property.station_id, None, None),
-                 lived[pk] | {entry.person.registered_station_id})
+                 lived.get(pk, set()) | {entry.person.registered_station_id})
             for pk, entry in persons.items()}
 
 

@@ -15,8 +15,11 @@ import csv
 import datetime
 import io
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
-from django.db import connections, models, router
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
 
 
 def bulk_update_rows(model, objs: list, fields: list[str], *, batch_size: int = 1000) -> int:
@@ -142,9 +145,7 @@ def _copy_rows(connection, model, rows: list[dict], fields: list, defaults: dict
     keys = []
     with connection.cursor() as cursor:
         if returning:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                           [table, meta.pk.column, len(rows)])
-            keys = sorted(row[0] for row in cursor.fetchall())
+            keys = draw_keys(model, len(rows))
             rows = [{**row, meta.pk.attname: key} for row, key in zip(rows, keys, strict=True)]
             if meta.pk not in fields:
                 fields = [meta.pk, *fields]
@@ -162,18 +163,106 @@ def _copy_rows(connection, model, rows: list[dict], fields: list, defaults: dict
         nullable = ", ".join(quote(field.column) for field in fields if field.null)
         options = f"FORMAT csv, FORCE_NULL ({nullable})" if nullable else "FORMAT csv"
         columns = ", ".join(quote(field.column) for field in fields)
+        sql = f"COPY {table} ({columns}) FROM STDIN WITH ({options})"
+        writer = getattr(_background, "writer", None)
+        if writer is not None and writer.connection is connection:  # the keys, if any, are already drawn
+            writer.submit(sql, buffer)
+            return keys
         with connection.wrap_database_errors:  # psycopg2's errors as Django's (an IntegrityError on a race)
-            cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH ({options})", buffer)
+            cursor.cursor.copy_expert(sql, buffer)
     return keys
+
+
+_background = threading.local()
+
+
+class _CopyWriter:
+    """Runs COPYs one after another in a thread of its own, on the same connection (psycopg2 releases the
+    interpreter lock while it waits for the server), and makes every other statement wait for them first."""
+
+    def __init__(self, connection):
+        self.connection, self.pending = connection, []
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy")
+
+    def submit(self, sql: str, buffer) -> None:
+        raw = self.connection.connection
+
+        def copy():
+            with raw.cursor() as cursor:
+                cursor.copy_expert(sql, buffer)
+
+        self.pending.append(self.pool.submit(copy))
+
+    def wait(self) -> None:
+        """Until every COPY handed over has finished; raises the first one's error, as Django's."""
+        pending, self.pending = self.pending, []
+        try:
+            for future in pending:
+                with self.connection.wrap_database_errors:
+                    future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def before_statement(self, execute, sql, params, many, context):
+        self.wait()
+        return execute(sql, params, many, context)
+
+
+@contextmanager
+def copies_in_background(using: str = DEFAULT_DB_ALIAS):
+    """Inside a transaction that writes many batches (an import): ``insert_rows`` hands its COPYs to a thread
+    and returns (new keys are drawn from the sequence first), so Python prepares the next batch while
+    PostgreSQL writes this one. Any other statement on the connection, and leaving the block, waits for
+    them and raises their error. Elsewhere, and on SQLite, nothing changes."""
+    connection = connections[using]
+    if getattr(connection.Database, "__name__", "") != "psycopg2" or getattr(_background, "writer", None):
+        yield
+        return
+    connection.ensure_connection()
+    writer = _CopyWriter(connection)
+    _background.writer = writer
+    try:
+        with connection.execute_wrapper(writer.before_statement):
+            yield
+        writer.wait()
+    finally:
+        _background.writer = None
+        writer.pool.shutdown(wait=True)  # on an error too: the connection must be idle before the rollback
 
 
 def insert_objects(model, objs: list) -> None:
     """``bulk_create`` for unsaved instances of a model with an automatic key, through ``insert_rows``: the
-    fields' own ``pre_save`` fills in ``auto_now`` dates, and each object gets its new primary key."""
+    fields' own ``pre_save`` fills in ``auto_now`` dates, and each object gets its new primary key (unless
+    every object has one already, from ``draw_keys``)."""
     if not objs:
         return
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    rows = [{field.attname: field.pre_save(obj, True) for field in fields} for obj in objs]
-    for obj, key in zip(objs, insert_rows(model, rows, returning=True), strict=True):
+    keyed = all(obj.pk is not None for obj in objs)
+    fields = [field for field in model._meta.concrete_fields if keyed or not field.primary_key]
+    # Most fields' pre_save just reads the attribute: read those straight from the objects.
+    own = [field for field in fields if type(field).pre_save is not models.Field.pre_save]
+    plain = [field.attname for field in fields if type(field).pre_save is models.Field.pre_save]
+    rows = []
+    for obj in objs:
+        values = obj.__dict__
+        row = {name: values[name] if name in values else getattr(obj, name) for name in plain}
+        for field in own:
+            row[field.attname] = field.pre_save(obj, True)
+        rows.append(row)
+    keys = insert_rows(model, rows, returning=not keyed)
+    for obj, key in zip(objs, keys if not keyed else [obj.pk for obj in objs], strict=True):
         obj.pk = key
         obj._state.adding, obj._state.db = False, router.db_for_write(model)
+
+
+def draw_keys(model, count: int) -> list | None:
+    """``count`` new primary keys from the table's sequence, for rows to be inserted later in the transaction
+    (so that no read has to wait for an earlier COPY); None where rows get their keys as they are inserted
+    (SQLite, and batches too small for COPY)."""
+    connection = connections[router.db_for_write(model)]
+    if count < COPY_FROM or getattr(connection.Database, "__name__", "") != "psycopg2":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [connection.ops.quote_name(model._meta.db_table), model._meta.pk.column, count])
+        return sorted(row[0] for row in cursor.fetchall())

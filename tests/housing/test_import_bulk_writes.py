@@ -126,3 +126,58 @@ def test_an_import_sized_batch_writes_through_copy_and_reads_back(community_a):
     assert sorted(p.document_number for p in persons) == sorted(e.identity["document_number"] for e in entries)
     assert AuditEvent.objects.filter(object_type="housing.residence", action="create").count() == len(entries)
     assert ChangeLog.objects.filter(object_type="persons.person", action="create").count() == len(entries)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_failed_copy_in_the_background_is_raised_and_nothing_is_kept(community_a):
+    rows = []
+    for n in range(bulk.COPY_FROM):
+        person = Person(**_identity(n % (bulk.COPY_FROM - 1)), registered_station=community_a.station)
+        person.sync_document_columns()
+        person.sync_name_columns()
+        rows.append({f.attname: f.pre_save(person, True) for f in Person._meta.concrete_fields if not f.primary_key})
+    before = Person.objects.count()
+    with pytest.raises(IntegrityError), transaction.atomic(), bulk.copies_in_background():
+        bulk.insert_rows(Person, rows)  # handed to the thread: the error comes with the next statement
+        Person.objects.count()
+    assert Person.objects.count() == before
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_large_import_through_the_tasks_writes_every_row_its_trail_and_feed(
+        client, staff_a, community_a, settings, tmp_path, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from housing import imports
+    from housing.factories import UnitFactory
+    from housing.models import ImportJob, Residence
+
+    settings.VAR_DIR = tmp_path
+    client.force_login(staff_a)
+    units = [UnitFactory(property__community=community_a, capacity=100) for _ in range(3)]
+    count = 2 * imports.CHUNK + 150  # three chunks, each written with COPY in the background
+    lines = [",".join(["document_number", "name", "phone", "property_registration_number", "unit_label",
+                       "start_date", "reason"])]
+    for n in range(count):
+        unit = units[n % 3]
+        lines.append(",".join([_identity(n)["document_number"], "李娜", "13912345678",
+                               unit.property.registration_number, unit.label, TODAY.isoformat(), "work"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("imports:upload"), {
+            "file": SimpleUploadedFile("many.csv", "\n".join(lines).encode())})
+    job = ImportJob.objects.get(pk=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+    assert job.valid_rows == count, job.errors[:3]
+    events, feed = AuditEvent.objects.count(), ChangeLog.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("imports:job_confirm", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == "done", job.failure_reason
+    assert job.result["created_persons"] == count
+    imported = Residence.objects.filter(source="import", unit__in=units)
+    assert imported.count() == imported.values("person").distinct().count() == count
+    assert AuditEvent.objects.count() - events == 2 * count
+    assert ChangeLog.objects.count() - feed == 2 * count
+    assert set(Person.objects.filter(residences__in=imported).values_list("name_pinyin", flat=True)) == {"lina"}
