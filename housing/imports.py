@@ -534,6 +534,21 @@ def check_person(row: ImportRow) -> Person:
     return person
 
 
+def checked_person(row: ImportRow) -> Person:
+    """The person of a row the dry run accepted, for the import: it re-reads the same bytes (SHA-256), so
+    ``check_person``'s rules hold; only what they normalise is applied (``normalise_checked``). Should a value
+    not pass even that, the row goes through ``check_person`` and is refused with its reason."""
+    person = Person(**{key: value for key, value in row.identity.items() if value not in (None, "")})
+    try:
+        person.normalise_checked()
+    except ValidationError:
+        return check_person(row)
+    for key in ("document_number", "document_country", "name", "phone"):
+        if row.identity[key]:
+            row.identity[key] = getattr(person, key)
+    return person
+
+
 class UnitFinder:
     """Units by property registration number or address and unit label, only inside the user's scope.
 
@@ -623,14 +638,16 @@ def _chunks(items: list, size: int = 1000):
         yield items[start:start + size]
 
 
-def row_entries(rows: list[ImportRow], finder: UnitFinder) -> list[tuple[ImportRow, Registration]]:
-    """What can be said about a batch of rows on their own: cells, units, the person's fields. Returns the
-    rows without a problem so far, each with its registration for the service."""
+def row_entries(rows: list[ImportRow], finder: UnitFinder, *, checked: bool = False
+                ) -> list[tuple[ImportRow, Registration]]:
+    """What can be said about a batch of rows on their own: cells, units, the person's fields (``checked``:
+    rows the dry run accepted, see ``checked_person``). Returns the rows without a problem so far, each with
+    its registration for the service."""
     finder.prefetch(rows)
     pending = []
     for row in rows:
         unit = None if row.has_error("property_registration_number") else finder.find(row)
-        person = check_person(row) if row.identity["document_type"] else None
+        person = (checked_person(row) if checked else check_person(row)) if row.identity["document_type"] else None
         if not row.errors:
             # The person's fields were just checked by the model's own rules: the service need not again.
             pending.append((row, Registration(identity=row.identity, unit=unit, start_date=row.start_date,
@@ -857,7 +874,7 @@ def _import_rows(job: ImportJob, rows: list[ImportRow]) -> Counter:
     with copies_in_background():  # PostgreSQL writes a chunk while the next one is checked
         for first in range(0, len(rows), CHUNK):
             chunk = rows[first:first + CHUNK]
-            pending = row_entries(chunk, finder)
+            pending = row_entries(chunk, finder, checked=True)
             entries = [entry for _row, entry in pending]
             if len(pending) == len(chunk):
                 try:  # the service checks each entry again, under locks, before it writes

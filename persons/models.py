@@ -17,6 +17,7 @@ from .choices import DocumentTypeChoices, SexChoices
 from .validators import (
     document_birth_date,
     document_sex,
+    normalize_document_number,
     normalize_name,
     normalize_phone,
     validate_country_code,
@@ -127,6 +128,18 @@ class PersonRecord(IdentityDocument, NamedMixin):
             except ValidationError as exc:
                 errors["phone"] = exc.messages
         return errors
+
+    def normalise_checked(self):
+        """What ``clean_identity`` normalises, for values it has already accepted (an import's rows, which its
+        dry run checked and the import re-reads from the same bytes): the rules are not run again."""
+        self.document_number = normalize_document_number(self.document_number or "")
+        if self.document_type == DocumentTypeChoices.PASSPORT:
+            self.document_country = (self.document_country or "").strip().upper()
+        else:
+            self.document_country = ""
+        self.name = normalize_name(self.name)
+        if self.phone:
+            self.phone = normalize_phone(self.phone)
 
     def check_unique_document(self):
         self.sync_document_columns()

@@ -181,3 +181,33 @@ def test_a_large_import_through_the_tasks_writes_every_row_its_trail_and_feed(
     assert AuditEvent.objects.count() - events == 2 * count
     assert ChangeLog.objects.count() - feed == 2 * count
     assert set(Person.objects.filter(residences__in=imported).values_list("name_pinyin", flat=True)) == {"lina"}
+
+
+@pytest.mark.django_db
+def test_the_import_stores_the_rows_normalised_as_the_desk_would(
+        client, staff_a, community_a, settings, tmp_path, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from housing.factories import UnitFactory
+    from housing.models import ImportJob
+
+    settings.VAR_DIR = tmp_path
+    client.force_login(staff_a)
+    unit = UnitFactory(property__community=community_a, capacity=10)
+    number = _identity(7)["document_number"]
+    lines = ["document_number,name,phone,property_registration_number,unit_label,start_date,reason",
+             f"{number[:6]} {number[6:-1]}-{number[-1].lower()},阿卜杜拉•艾买提  ,+86 139-1234-5678,"
+             f"{unit.property.registration_number},{unit.label},{TODAY.isoformat()},务工"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("imports:upload"), {
+            "file": SimpleUploadedFile("one.csv", "\n".join(lines).encode())})
+    job = ImportJob.objects.get(pk=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+    assert job.valid_rows == 1, job.errors
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("imports:job_confirm", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == "done", job.failure_reason
+    person = Person.objects.by_document("resident_id", number.upper()).get()
+    assert (person.name, person.phone, person.document_number) == ("阿卜杜拉·艾买提", "13912345678", number.upper())
+    assert (person.sex, person.birth_date) == ("F", _identity(7)["birth_date"])
