@@ -33,6 +33,12 @@ class SubmissionFilterSet(RegistryFilterSet):
         return queryset.filter(is_late=value == "true")
 
     def filter_submitted_before(self, queryset, name, value):
+        # The first and last days a calendar holds cannot be turned into UTC: nothing, or everything, lies
+        # before them.
+        if value <= datetime.date.min + datetime.timedelta(days=1):
+            return queryset.none()
+        if value >= datetime.date.max - datetime.timedelta(days=1):
+            return queryset
         start = timezone.make_aware(datetime.datetime.combine(value, datetime.time.min))
         return queryset.filter(created_at__lt=start)
 

@@ -140,3 +140,10 @@ def test_submissions_filter_by_the_day_they_were_sent_in_and_refuse_a_bad_date(l
     assert [row["id"] for row in listed.data["results"]] == [created.data["id"]]
     bad = api(staff_a).get(URL, {"submitted_before": "yesterday"})
     assert bad.status_code == 400 and "submitted_before" in bad.content.decode()
+
+
+@pytest.mark.parametrize(("day", "found"), [("0001-01-01", 0), ("0001-01-02", 0), ("9999-12-31", 1)])
+def test_submitted_before_the_calendars_ends_is_no_error(landlord_a, rental_a, staff_a, day, found):
+    assert api(landlord_a.user).post(URL + "arrival/", arrival_body(rental_a), format="json").status_code == 201
+    listed = api(staff_a).get(URL, {"submitted_before": day})
+    assert listed.status_code == 200 and len(listed.data["results"]) == found
