@@ -4,3 +4,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 application = get_wsgi_application()
+
+from registry.runtime import tune_garbage_collector  # noqa: E402 (after Django is set up)
+
+tune_garbage_collector()
