@@ -458,9 +458,10 @@ def import_csv(ctx: Context) -> list:
     cleanup = run_worker("import_cleanup", database_url=url, args={"job": validate.get("job")}, timeout=3600) \
         if validate.get("job") else {}
     note = (f"{ctx.import_rows:,} new residents in the staff's station, through `import_validate` and "
-            f"`import_commit` (the Celery tasks' bodies) in a worker process; the product caps a file at 50,000 "
-            f"rows, the bench raises the cap in its own process. Removed again afterwards "
-            f"({cleanup.get('removed', '?')} persons).")
+            f"`import_commit` (the Celery tasks' bodies) in a worker process (the product's cap is 100,000 rows). "
+            f"Afterwards the feed entries were numbered by `changes_settle` (the background task queued after an "
+            f"import; {cleanup.get('settled', '?')} entries in {cleanup.get('settle_seconds', '?')} s, not in the "
+            f"rate) and the imported persons removed again ({cleanup.get('removed', '?')}).")
     return [
         row(group, "import_dry_run", "dry run (check every row, write nothing)", unit="rows/s",
             product=_rate(validate), baseline=_rate(baseline), floor=_rate(floor),

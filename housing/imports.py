@@ -815,6 +815,13 @@ def _dry_run(job: ImportJob, sheet: Sheet) -> tuple[list, set, Counter]:
     return errors, {row.number for row in rows if row.errors}, outcomes
 
 
+def _settle_change_feed() -> None:
+    # Two feed entries per row: numbered in the background, not by the next reader of the feed.
+    from registry.tasks import changes_settle_task
+
+    changes_settle_task.delay()
+
+
 def import_commit(job_id: int) -> ImportJob | None:
     """Import the rows the dry run found valid, in one transaction: all of them or none."""
     job = _claim(job_id, before=ImportStatusChoices.VALIDATED, during=ImportStatusChoices.IMPORTING)
@@ -836,6 +843,7 @@ def import_commit(job_id: int) -> ImportJob | None:
             job.progress_done = job.progress_total = len(rows)
             job.save(update_fields=["status", "finished_at", "result", "progress_done", "progress_total"])
             transaction.on_commit(lambda: _remove_files(job))
+            transaction.on_commit(_settle_change_feed)
     except (ImportFileError, RowFailed) as exc:
         _fail(job, str(exc))
     except SoftTimeLimitExceeded:

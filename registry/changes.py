@@ -4,7 +4,8 @@ Writers insert ``ChangeLog`` rows with no position (``seq`` NULL) inside their o
 Readers first call ``changes_sequence()``, which, under a lock, numbers every committed row that
 has no position yet, in id order, after the highest position so far. A row becomes visible to the
 sequencer only once its transaction has committed, so positions follow commit order and a reader's
-cursor never skips a row that commits late. Writers never wait on each other for this.
+cursor never skips a row that commits late. Writers never wait on each other for this. A reader
+numbers a bounded batch; a burst (an import) is numbered by ``changes_settle`` in the background.
 """
 
 from django.db import connection, transaction
@@ -16,7 +17,7 @@ _LOCK_KEY = 0x52454749  # "REGI": the PostgreSQL advisory lock that serialises t
 _SEQUENCE_SQL = """
 WITH pending AS (
     SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n
-    FROM registry_changelog WHERE seq IS NULL
+    FROM (SELECT id FROM registry_changelog WHERE seq IS NULL ORDER BY id LIMIT %s) AS oldest
 ),
 base AS (SELECT COALESCE(MAX(seq), 0) AS top FROM registry_changelog)
 UPDATE registry_changelog
@@ -24,6 +25,12 @@ SET seq = (SELECT top FROM base) + pending.n
 FROM pending
 WHERE registry_changelog.id = pending.id
 """
+
+# A reader numbers at most this many changes before reading: after a burst (an import of 100,000
+# residents writes 200,000), the rest is numbered by ``changes_settle`` or by the next readers. Left
+# unnumbered for a moment, a change only appears a little later, still after everything served so far.
+READER_BATCH = 5_000
+SETTLE_BATCH = 20_000
 
 
 def _change_rows(instance, action: str, scope: tuple | None = None) -> list[dict]:
@@ -65,13 +72,35 @@ def change_record_many(instances: list, action: str, *, scopes: dict | None = No
     insert_rows(ChangeLog, rows)
 
 
-def changes_sequence() -> int:
-    """Give every committed, unnumbered change its feed position; returns how many were numbered."""
+def changes_sequence(limit: int | None = None) -> int:
+    """Give committed, unnumbered changes their feed positions, oldest first: all of them, or at most
+    ``limit``. Returns how many were numbered."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-        cursor.execute(_SEQUENCE_SQL)
+        if connection.vendor == "sqlite":
+            cursor.execute(_SEQUENCE_SQL, [-1 if limit is None else limit])
+            # Python's sqlite3 reports no row count for a statement that starts with WITH.
+            cursor.execute("SELECT changes()")
+            return cursor.fetchone()[0]
+        cursor.execute(_SEQUENCE_SQL, [limit])
         return cursor.rowcount
+
+
+def changes_settle() -> int:
+    """After a burst of changes: number them all in short steps (a reader waits for one step at most),
+    then, on PostgreSQL, vacuum the feed, whose numbered rows leave as many dead versions behind, which
+    the feed's page query would otherwise walk through until autovacuum came by. Returns how many."""
+    numbered = 0
+    while True:
+        step = changes_sequence(limit=SETTLE_BATCH)
+        numbered += step
+        if step < SETTLE_BATCH:
+            break
+    if numbered and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) registry_changelog")
+    return numbered
 
 
 def changes_visible_to(user):

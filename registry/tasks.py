@@ -39,3 +39,13 @@ def notification_email(notification_id: int) -> bool:
     send_mail(notification.title, f"{notification.body}\n\n{link}".strip(), settings.DEFAULT_FROM_EMAIL,
               [notification.user.email])
     return True
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=600, time_limit=660)
+def changes_settle_task() -> int:
+    """Number a burst of change-feed entries (queued after an import) and tidy the feed's table."""
+    from .changes import changes_settle
+
+    numbered = changes_settle()
+    logger.info("change feed: %d entries numbered", numbered)
+    return numbered

@@ -7,7 +7,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry.changes import changes_sequence, changes_visible_to
+from registry.changes import READER_BATCH, changes_sequence, changes_visible_to
 from registry.models import ApiToken
 from registry.scoping import scope_for
 from registry.services import api_token_create, api_token_revoke
@@ -40,7 +40,7 @@ class ChangeFeedView(APIView):
             raise ValidationError({"after": [_("A whole number: the cursor of the last change you read.")]}) from None
         if after < 0:
             raise ValidationError({"after": [_("A whole number: the cursor of the last change you read.")]})
-        changes_sequence()
+        changes_sequence(limit=READER_BATCH)
         rows = list(changes_visible_to(request.user).filter(seq__gt=after)[: limit + 1])
         page, has_more = rows[:limit], len(rows) > limit
         return Response({"results": ChangeSerializer(page, many=True).data,

@@ -168,6 +168,9 @@ def test_confirming_imports_exactly_the_good_rows(staff_client, staff_a, unit_a,
     assert AuditEvent.objects.filter(action="create", object_type="persons.person", actor_id=staff_a.pk,
                                      via="import").count() == 3
     assert not any(imports.imports_dir().iterdir()), "the stored upload is deleted once imported"
+    # The feed entries are numbered in the background once committed, not by the next reader.
+    assert ChangeLog.objects.filter(object_type="persons.person").count() >= 3
+    assert not ChangeLog.objects.filter(seq__isnull=True).exists()
 
     report = staff_client.get(reverse("imports:job_detail", args=[job.pk])).content.decode()
     assert "Import finished" in report
