@@ -372,26 +372,36 @@ def dashboards(ctx: Context) -> list:
     staff_browsers = [ctx.browser(username) for username, _station in ctx.users.station_staff]
     supervisor = ctx.browser("bench_supervisor")
     count = max(ctx.samples // 3, 20)
-    station = timed(lambda i: staff_browsers[i % len(staff_browsers)].get("/dashboard/"), range(count),
-                    check=http_ok)
+    # The product keeps a page's counts for a minute (REGISTRY_DASHBOARD_CACHE_SECONDS): the targets are
+    # measured on pages that count afresh (?refresh=1, the "count again" link), the cached views apart.
+    fresh = "/dashboard/?refresh=1"
+    station = timed(lambda i: staff_browsers[i % len(staff_browsers)].get(fresh), range(count), check=http_ok)
+    station_cached = timed(lambda i: staff_browsers[i % len(staff_browsers)].get("/dashboard/"), range(count),
+                           check=http_ok)
     naive_station = timed(lambda i: staff_browsers[i % len(staff_browsers)].get("/bench/dashboard/"),
                           range(ctx.baseline_samples), check=http_ok)
-    district = timed(lambda i: supervisor.get("/dashboard/"), range(max(count // 2, 10)), check=http_ok)
+    district = timed(lambda i: supervisor.get(fresh), range(max(count // 2, 10)), check=http_ok)
+    district_cached = timed(lambda i: supervisor.get("/dashboard/"), range(max(count // 2, 10)), check=http_ok)
     naive_district = timed(lambda i: supervisor.get("/bench/dashboard/"), range(max(ctx.baseline_samples // 2, 5)),
                            check=http_ok)
     from django.contrib.auth import get_user_model
 
     staff_users = list(get_user_model().objects.filter(username__in=[u for u, _ in ctx.users.station_staff]))
-    station_floor = replay([captured(user, "get", "/dashboard/") for user in staff_users] * 4)
-    district_floor = replay([captured(ctx.users.supervisor, "get", "/dashboard/")] * 10)
+    station_floor = replay([captured(user, "get", fresh) for user in staff_users] * 4)
+    district_floor = replay([captured(ctx.users.supervisor, "get", fresh)] * 10)
     stations = len(ctx.users.stations)
     return [
-        row(group, "dashboard_station", "station dashboard `/dashboard/` (staff of 5 stations in turn)",
-            product=station, baseline=naive_station | {"what": "naive: one count() per figure"},
+        row(group, "dashboard_station", "station dashboard `/dashboard/?refresh=1`, counting afresh (staff of 5 "
+            "stations in turn)", product=station, baseline=naive_station | {"what": "naive: one count() per figure"},
             floor=station_floor, target=("p95", "<=", 300)),
-        row(group, "dashboard_district", f"district dashboard `/dashboard/` (supervisor, {stations} stations)",
-            product=district, baseline=naive_district | {"what": "naive: one count() per figure per station"},
+        row(group, "dashboard_station_cached", "station dashboard `/dashboard/` within a minute of counting (cached)",
+            product=station_cached),
+        row(group, "dashboard_district", f"district dashboard `/dashboard/?refresh=1`, counting afresh (supervisor, "
+            f"{stations} stations)", product=district,
+            baseline=naive_district | {"what": "naive: one count() per figure per station"},
             floor=district_floor, target=("p95", "<=", 1000)),
+        row(group, "dashboard_district_cached", "district dashboard `/dashboard/` within a minute of counting "
+            "(cached)", product=district_cached),
     ]
 
 

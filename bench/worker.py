@@ -121,6 +121,10 @@ def _sweep_reset():
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM registry_notification WHERE kind IN ('verification_due', 'verification_overdue')")
         cursor.execute("DELETE FROM patrol_verificationrequest")
+        # Without it the next sweep walks the dead index entries of the deleted requests, which no real
+        # night has (measured at 1M: 23 s instead of 2.5 s for the first sweep after a reset).
+        if connection.vendor == "postgresql":
+            cursor.execute("VACUUM (ANALYZE) patrol_verificationrequest, registry_notification")
 
 
 def _needing(today):
