@@ -212,10 +212,13 @@ def _requests_open(*, today: datetime.date, min_stars: int) -> int:
     """Open a request at every property with a resident due and no open request; returns how many."""
     due = Residence.objects.filter(unit__property=OuterRef("pk"), status__in=CURRENT,
                                    next_verification_due__lte=today)
-    open_request = VerificationRequest.objects.filter(property=OuterRef("pk"), closed_on__isnull=True)
+    # NOT IN (a subquery), not NOT EXISTS: with the requests table empty (after a quiet night, or a test)
+    # PostgreSQL chose a nested-loop anti join, scanning the table once per property while this very
+    # statement filled it: 24 s instead of 2.5 s at 1M. NOT IN is hashed once, before the first insert.
+    open_request = VerificationRequest.objects.filter(closed_on__isnull=True).values("property_id")
     stars = PropertyRating.objects.filter(property=OuterRef("pk"), is_current=True).values("stars")[:1]
     needing = (
-        Property.objects.filter(Exists(due)).exclude(Exists(open_request)).order_by()
+        Property.objects.filter(Exists(due)).exclude(pk__in=open_request).order_by()
         .annotate(first_due=Subquery(due.order_by("next_verification_due").values("next_verification_due")[:1]),
                   stars=Coalesce(Subquery(stars), 0),
                   owner_user=Coalesce(F("landlord__user_id"), F("employer__user_id")))
