@@ -77,16 +77,21 @@ def test_copy_gives_new_objects_their_keys(community_a):
     stored = dict(Person.objects.filter(pk__in=[p.pk for p in people]).values_list("pk", "document_hash"))
     assert stored == {person.pk: person.document_hash for person in people}
 
+def _rows_with_one_document_twice(station) -> list[dict]:
+    """A COPY-sized batch of person rows in which the last repeats the first document."""
+    rows = []
+    for n in range(bulk.COPY_FROM):
+        person = Person(**_identity(n % (bulk.COPY_FROM - 1)), registered_station=station)
+        person.sync_document_columns()
+        person.sync_name_columns()
+        rows.append({f.attname: f.pre_save(person, True) for f in Person._meta.concrete_fields if not f.primary_key})
+    return rows
+
 
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_duplicate_document_in_a_copy_is_an_integrity_error(community_a):
-    rows = []
-    for n in range(bulk.COPY_FROM):
-        person = Person(**_identity(n % (bulk.COPY_FROM - 1)), registered_station=community_a.station)
-        person.sync_document_columns()
-        person.sync_name_columns()
-        rows.append({f.attname: f.pre_save(person, True) for f in Person._meta.concrete_fields if not f.primary_key})
+    rows = _rows_with_one_document_twice(community_a.station)
     with pytest.raises(IntegrityError), transaction.atomic():
         bulk.insert_rows(Person, rows)
 
@@ -131,12 +136,7 @@ def test_an_import_sized_batch_writes_through_copy_and_reads_back(community_a):
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_failed_copy_in_the_background_is_raised_and_nothing_is_kept(community_a):
-    rows = []
-    for n in range(bulk.COPY_FROM):
-        person = Person(**_identity(n % (bulk.COPY_FROM - 1)), registered_station=community_a.station)
-        person.sync_document_columns()
-        person.sync_name_columns()
-        rows.append({f.attname: f.pre_save(person, True) for f in Person._meta.concrete_fields if not f.primary_key})
+    rows = _rows_with_one_document_twice(community_a.station)
     before = Person.objects.count()
     with pytest.raises(IntegrityError), transaction.atomic(), bulk.copies_in_background():
         bulk.insert_rows(Person, rows)  # handed to the thread: the error comes with the next statement
