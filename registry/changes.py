@@ -79,10 +79,11 @@ def changes_sequence(limit: int | None = None) -> int:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
         if connection.vendor == "sqlite":
+            # Python's sqlite3 reports no row count for a statement that starts with WITH; the
+            # connection's running total of changed rows does, without a query.
+            before = connection.connection.total_changes
             cursor.execute(_SEQUENCE_SQL, [-1 if limit is None else limit])
-            # Python's sqlite3 reports no row count for a statement that starts with WITH.
-            cursor.execute("SELECT changes()")
-            return cursor.fetchone()[0]
+            return connection.connection.total_changes - before
         cursor.execute(_SEQUENCE_SQL, [limit])
         return cursor.rowcount
 
