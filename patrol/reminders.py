@@ -59,9 +59,9 @@ def _submissions_waiting(today: datetime.date, days: int) -> int:
     """Station staff and officers: every day, how many reports have waited more than ``days`` days."""
     from portal.models import Submission
 
-    # Sent on day D, a report has waited more than two days from D+3 on.
-    cutoff = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=days), datetime.time.min))
-    waiting = dict(Submission.objects.waiting().filter(created_at__lt=cutoff).order_by().values("station_id")
+    # Sent on day D, a report has waited more than two days from D+3 on; the digest links to the same list.
+    before = today - datetime.timedelta(days=days)
+    waiting = dict(Submission.objects.waiting().submitted_before(before).order_by().values("station_id")
                    .annotate(n=Count("id")).values_list("station_id", "n"))
     if not waiting:
         return 0
@@ -69,7 +69,7 @@ def _submissions_waiting(today: datetime.date, days: int) -> int:
                                    "%(count)d reports waiting for review for more than %(days)d days",
                                    n) % {"count": n, "days": days}
               for station_id, n in waiting.items()}
-    url = f"{reverse('review:queue')}?submitted_before={(today - datetime.timedelta(days=days)).isoformat()}"
+    url = f"{reverse('review:queue')}?submitted_before={before.isoformat()}"
     return notify_many([
         Notification(user_id=user_id, key=f"submissions-waiting:{station_id}:{today}", kind="submission_waiting",
                      title=titles[station_id], url=url)

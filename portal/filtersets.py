@@ -1,8 +1,5 @@
-import datetime
-
 import django_filters
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry.filtersets import RegistryFilterSet
@@ -33,14 +30,7 @@ class SubmissionFilterSet(RegistryFilterSet):
         return queryset.filter(is_late=value == "true")
 
     def filter_submitted_before(self, queryset, name, value):
-        # The first and last days a calendar holds cannot be turned into UTC: nothing, or everything, lies
-        # before them.
-        if value <= datetime.date.min + datetime.timedelta(days=1):
-            return queryset.none()
-        if value >= datetime.date.max - datetime.timedelta(days=1):
-            return queryset
-        start = timezone.make_aware(datetime.datetime.combine(value, datetime.time.min))
-        return queryset.filter(created_at__lt=start)
+        return queryset.submitted_before(value)
 
     class Meta:
         model = Submission

@@ -5,6 +5,7 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from patrol.models import PropertyScopedQuerySet
@@ -39,6 +40,15 @@ class SubmissionQuerySet(ScopedQuerySet):
 
     def waiting(self):
         return self.filter(status=SubmissionStatusChoices.WAITING)
+
+    def submitted_before(self, day: datetime.date):
+        """Sent in before ``day`` began (local time). The calendar's first and last days cannot be turned
+        into UTC: nothing, or everything, lies before them."""
+        if day <= datetime.date.min + datetime.timedelta(days=1):
+            return self.none()
+        if day >= datetime.date.max - datetime.timedelta(days=1):
+            return self
+        return self.filter(created_at__lt=timezone.make_aware(datetime.datetime.combine(day, datetime.time.min)))
 
 
 @audited

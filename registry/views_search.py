@@ -91,8 +91,8 @@ class SearchView(LoginRequiredMixin, View):
                 # The ids first, from the (station, address) index alone; then those few rows.
                 ids = list(Property.objects.visible_to(user).filter(property_match).order_by("address")
                            .values_list("pk", flat=True)[:OTHER_RESULTS])
-                context["properties"] = (Property.objects.select_related("community").filter(pk__in=ids)
-                                         .order_by("address") if ids else [])
+                context["properties"] = (Property.objects.visible_to(user).select_related("community")
+                                         .filter(pk__in=ids).order_by("address") if ids else [])
             if query.kind == "document":
                 landlord_match = document_condition(Landlord, text)
             elif query.kind in ("phone", "digits"):
