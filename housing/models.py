@@ -252,6 +252,10 @@ class Residence(models.Model):
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="residences", verbose_name=_("unit"))
     # Copied from unit.property so that scoping filters on one indexed column.
     station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="residences", editable=False)
+    # False only when the person is registered at this residence's station, so that a station's persons
+    # are "registered here, or with a residence marked here": a few thousand index entries instead of
+    # every residence of the station (PersonQuerySet.scope_filter). True, the safe side, unless known.
+    registered_elsewhere = models.BooleanField(default=True, db_default=True, editable=False)
     start_date = models.DateField(_("moved in"))
     end_date = models.DateField(_("moved out"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=16, choices=ResidenceReasonChoices.choices)
@@ -295,6 +299,8 @@ class Residence(models.Model):
         indexes = [
             models.Index(fields=["station", "status", "next_verification_due"], name="residence_due_idx"),
             models.Index(fields=["unit", "status"], name="residence_unit_status_idx"),
+            models.Index(fields=["station", "person"], condition=Q(registered_elsewhere=True),
+                         name="residence_elsewhere_idx"),
         ]
 
     def __str__(self):
@@ -314,7 +320,17 @@ class Residence(models.Model):
     def save(self, *args, **kwargs):
         if self.unit_id and not self.station_id:
             self.station_id = Property.objects.values_list("station_id", flat=True).get(units=self.unit_id)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "station" in update_fields or "station_id" in update_fields:
+            self.registered_elsewhere = self.person_registered_station_id() != self.station_id
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "registered_elsewhere"}
         super().save(*args, **kwargs)
+
+    def person_registered_station_id(self):
+        if Residence.person.is_cached(self):
+            return self.person.registered_station_id
+        return Person.objects.filter(pk=self.person_id).values_list("registered_station_id", flat=True).first()
 
 
 class ImportStatusChoices(models.TextChoices):

@@ -315,6 +315,7 @@ def registrations_apply(entries: list[Registration], *, source: str = ResidenceS
         for n, entry in enumerate(todo):
             entry.residence = Residence(
                 person=entry.person, unit=entry.unit, station_id=entry.unit.property.station_id,
+                registered_elsewhere=entry.person.registered_station_id != entry.unit.property.station_id,
                 start_date=entry.start_date, reason=entry.reason, source=source,
                 status=ResidenceStatusChoices.ACTIVE, reported_on=entry.reported_on or today, created_by=created_by,
                 next_verification_due=next_verification_due(from_date=entry.start_date,

@@ -176,8 +176,10 @@ class PersonQuerySet(ScopedQuerySet):
 
         residences = Residence.objects.filter(person=OuterRef("pk"))
         if scope.station_ids is not None:
+            # Lived here, registered elsewhere: a residence at one's own station of registration adds
+            # nothing to the first test, and only the others carry the flag's index entries.
             return Q(registered_station_id__in=scope.station_ids) | Q(
-                Exists(residences.filter(station_id__in=scope.station_ids))
+                Exists(residences.filter(station_id__in=scope.station_ids, registered_elsewhere=True))
             )
         current = residences.filter(status__in=CURRENT_RESIDENCE_STATUSES)
         if scope.landlord_id:

@@ -65,7 +65,7 @@ def _written(entries, marks):
     people = sorted((p.name_pinyin, p.name_initials, p.phone, p.version, p.registered_station_id)
                     for p in persons)
     residences = sorted((r.status, r.start_date, r.end_date, r.next_verification_due, r.version, bool(r.note),
-                         r.reason, r.source, r.station_id) for r in Residence.objects.filter(person__in=persons))
+                         r.reason, r.source, r.station_id, r.registered_elsewhere) for r in Residence.objects.filter(person__in=persons))
     return events, feed, people, residences
 
 
@@ -85,6 +85,10 @@ def test_many_at_once_write_exactly_what_one_at_a_time_writes(community_a, commu
     ended = Residence.objects.get(person=mover, status="ended")
     assert (mover.phone, mover.version) == ("13700001111", 2)  # a blank field filled in
     assert (ended.end_date, ended.version, ended.next_verification_due) == (SINCE, 2, None)
+    # The scope's mark: the mover is registered at B and now lives in A; the new persons are registered in A.
+    assert Residence.objects.get(person=mover, status="active").registered_elsewhere is True
+    assert not Residence.objects.filter(start_date=SINCE, person__registered_station=community_a.station,
+                                        registered_elsewhere=True).exists()
     # The moved person's entry is copied to the feed of the station they came from.
     assert ChangeLog.objects.filter(object_type="persons.person", object_id=str(mover.pk), is_copy=True,
                                     station_id=community_b.station.pk).exists()

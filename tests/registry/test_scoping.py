@@ -111,3 +111,27 @@ def test_landlord_role_without_landlord_record_sees_nothing(residence_a):
 
 def test_admin_sees_everything(admin_user, residence_a, residence_b):
     assert Person.objects.visible_to(admin_user).count() == 2
+
+
+def test_a_resident_registered_at_another_station_is_marked_and_seen_by_both(staff_a, staff_b, community_a,
+                                                                            community_b):
+    """The scope's second test reads only residences marked "registered elsewhere" (its index)."""
+    own = ResidenceFactory(unit__property__community=community_a)
+    elsewhere = ResidenceFactory(unit__property__community=community_b, person__registered_station=own.station)
+    assert own.registered_elsewhere is False and elsewhere.registered_elsewhere is True
+    for user in (staff_a, staff_b):
+        assert get_object_for_user(Person, user, pk=elsewhere.person.pk) == elsewhere.person
+    assert not Person.objects.visible_to(staff_b).filter(pk=own.person.pk).exists()
+
+
+def test_correcting_the_unit_to_another_station_moves_the_mark_and_the_scope(staff_b, community_a, community_b):
+    from housing.services import residence_correct
+
+    residence = ResidenceFactory(unit__property__community=community_a)
+    assert residence.registered_elsewhere is False
+    other_unit = UnitFactory(property__community=community_b)
+    residence_correct(residence=Residence.objects.get(pk=residence.pk), reason_for_change="wrong building",
+                      unit=other_unit)
+    residence.refresh_from_db()
+    assert residence.station_id == community_b.station_id and residence.registered_elsewhere is True
+    assert get_object_for_user(Person, staff_b, pk=residence.person.pk) == residence.person

@@ -354,7 +354,7 @@ class Command(BaseCommand):
         loader.table("housing_residence", ["id", "person_id", "unit_id", "station_id", "start_date", "end_date",
                                            "reason", "source", "status", "next_verification_due", "reported_on",
                                            "end_reported_on", "note", "created_by_id", "created_at", "updated_at",
-                                           "version"])
+                                           "version", "registered_elsewhere"])
         loader.table("persons_employment", ["id", "person_id", "employer_id", "job_title", "start_date", "end_date",
                                             "created_at"])
         loader.table("patrol_residencepermit", ["id", "person_id", "station_id", "number", "issued_on", "expires_on",
@@ -453,7 +453,7 @@ class Command(BaseCommand):
                 now, 1))
             self.feed(loader, "persons.person", person_id, prop[1])
             for row in rows:
-                loader.add("housing_residence", row)
+                loader.add("housing_residence", (*row, row[3] != registered_at))
                 self.feed(loader, "housing.residence", row[0], row[3], *props[
                     (earlier if row[0] != current_id else unit)[1]][3:5])
             if source in OWNER_SOURCES and start >= year_ago:
