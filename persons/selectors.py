@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Length, Substr
+from django.db.models.functions import Length, Reverse, Substr
 
 from registry.lookups import AnyOf
 
@@ -96,7 +96,9 @@ def person_matches(queryset: QuerySet[Person], raw: str) -> Matches:
     if query.kind == "phone":
         return Matches(queryset.filter(phone=text))
     if query.kind == "digits":
-        condition = Q(phone__endswith=text)
+        # The end of a mobile number is the start of it reversed: one index range (migration 0008).
+        queryset = queryset.alias(phone_reversed=Reverse("phone"))
+        condition = Q(phone_reversed__startswith=text[::-1])
         if len(text) == 4:
             condition |= Q(document_tail_hash=Person.part_key("tail", text))
         if len(text) == 6:
