@@ -89,6 +89,13 @@ class ResidenceViewSet(ScopedViewSetMixin, VersionedMixin, IdempotentCreateMixin
     filterset_class = ResidenceFilterSet
     permission_classes = [permissions.IsAuthenticated, RegistryModelPermissions]
 
+    def get_base_queryset(self):
+        queryset = super().get_base_queryset()
+        if self.action == "list":
+            # A page shows each person's name only: their document numbers stay encrypted (50 decryptions).
+            queryset = queryset.defer("person__document_number")
+        return queryset
+
     def _answer(self, residence):
         response = Response(ResidenceSerializer(residence, context=self.get_serializer_context()).data)
         response["ETag"] = f'"{residence.pk}-{residence.version}"'
