@@ -1,5 +1,7 @@
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -13,6 +15,34 @@ def add_service_error(form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields or field == NON_FIELD_ERRORS else None, errors)
 
 
+def _attrs(attrs: dict) -> str:
+    """Django's ``attrs.html``: `` name="value"`` in order, a bare name for True, nothing for False."""
+    return "".join(f" {name}" if value is True else f' {name}="{conditional_escape(value)}"'
+                   for name, value in attrs.items() if value is not False)
+
+
+class FastSelect(forms.Select):
+    """``forms.Select`` with its options written here, not through one template include per option.
+
+    Byte for byte the HTML of Django's ``select.html`` and ``select_option.html``
+    (tests/registry/test_fast_select.py); a station's list of a hundred employers rendered through
+    templates took longer than the rest of the registration page.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [format_html('<select name="{}"{}>', widget["name"], mark_safe(_attrs(widget["attrs"])))]
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('\n  <optgroup label="{}">', group_name))
+            parts.extend(format_html('\n  <option value="{}"{}>{}</option>\n', option["value"],
+                                     mark_safe(_attrs(option["attrs"])), option["label"]) for option in options)
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))
+
+
 class BootstrapFormMixin:
     """Give widgets Bootstrap classes, and mark fields with errors invalid (for screen readers too)."""
 
@@ -22,6 +52,8 @@ class BootstrapFormMixin:
             widget = field.widget
             if getattr(widget, "input_type", "") in ("checkbox", "hidden"):
                 continue
+            if type(widget) is forms.Select:  # noqa: E721 - exactly Select, not a subclass with its own template
+                widget.__class__ = FastSelect
             css = "form-select" if widget.__class__.__name__.endswith("Select") else "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
 
