@@ -42,6 +42,12 @@ class RegistryModelPermissions(permissions.DjangoModelPermissions):
         "OPTIONS": [],
     }
 
+    def _queryset(self, view):
+        """Only the model is needed here: not the scoped queryset, which the view builds again for its work
+        (the user's scope and its conditions, a millisecond per request)."""
+        queryset = getattr(view, "queryset", None)
+        return queryset if queryset is not None else super()._queryset(view)
+
 
 class ScopedModelViewSet(ScopedViewSetMixin, VersionedMixin, IdempotentCreateMixin, viewsets.ModelViewSet):
     """CRUD within scope; updates need the ETag (412 when stale); POSTs honour Idempotency-Key."""
