@@ -60,7 +60,7 @@ class Matches:
     """What a search found: the persons, best first, and (names and pinyin, when there are at most
     ``CANDIDATES`` of them) their ids in that order, already read.
 
-    With ids, ``queryset`` is built only when asked for: filtering by up to 2,000 ids costs a few
+    With ids, ``queryset`` is built only when asked for: filtering by thousands of ids costs a few
     milliseconds of Python that the search page, which slices the ids itself, does not need.
     """
 
@@ -129,7 +129,7 @@ LONG_NAME = 5  # characters: a two-character fragment may start past the third c
 
 
 RANK_ORDER = ("-rank", "name_pinyin", "id")
-CANDIDATES = 2000  # matches in scope read as a list of ids first; more than this stay a subquery
+CANDIDATES = 5000  # matches in scope read as a list of ids first; more than this stay a subquery
 
 
 def _candidates(queryset: QuerySet, branches: list, rank) -> Matches:

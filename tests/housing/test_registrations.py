@@ -65,7 +65,8 @@ def _written(entries, marks):
     people = sorted((p.name_pinyin, p.name_initials, p.phone, p.version, p.registered_station_id)
                     for p in persons)
     residences = sorted((r.status, r.start_date, r.end_date, r.next_verification_due, r.version, bool(r.note),
-                         r.reason, r.source, r.station_id, r.registered_elsewhere) for r in Residence.objects.filter(person__in=persons))
+                         r.reason, r.source, r.station_id, r.registered_elsewhere)
+                        for r in Residence.objects.filter(person__in=persons))
     return events, feed, people, residences
 
 

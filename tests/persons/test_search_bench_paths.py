@@ -83,3 +83,26 @@ def test_the_search_box_still_finds_properties_by_address_and_registration_numbe
     client.force_login(staff_a)
     for term in ("幸福路", prop.registration_number):
         assert f"/housing/properties/{prop.pk}/" in client.get("/search/", {"q": term}).content.decode()
+
+
+@pytest.mark.parametrize("term", ["王", "wy", "王英"])
+def test_more_matches_than_candidates_give_the_same_pages_and_api_order(term, station_a, staff_a, monkeypatch):
+    """Above ``CANDIDATES`` matches the ids are not read first; the page, its total and the API's order
+    must not change with that."""
+    from persons import selectors
+
+    for n in range(7):
+        PersonFactory(name=["王英", "王英华", "王一", "吴英"][n % 4], registered_station=station_a)
+    def pages():
+        return [([p.pk for p in person_page(staff_a, term, number).object_list],
+                 person_page(staff_a, term, number).paginator.count) for number in (1, 2)]
+
+    def api_order():
+        return list(selectors.person_matches(Person.objects.visible_to(staff_a), term).queryset
+                    .values_list("pk", flat=True))
+
+    few, api_few = pages(), api_order()
+    monkeypatch.setattr(selectors, "CANDIDATES", 2)
+    assert selectors.person_matches(Person.objects.visible_to(staff_a), term).ids is None
+    many, api_many = pages(), api_order()
+    assert few == many and api_few == api_many and few[0][1] > 2

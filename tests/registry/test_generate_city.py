@@ -60,7 +60,8 @@ def test_a_person_is_registered_where_they_first_lived(db):
         first = person.residences.order_by("start_date", "id").first()
         assert person.registered_station_id == first.station_id
     # The scope's mark: exactly the residences at a station other than the person's own.
-    assert not Residence.objects.filter(registered_elsewhere=True, station_id=F("person__registered_station_id")).exists()
+    assert not Residence.objects.filter(registered_elsewhere=True,
+                                        station_id=F("person__registered_station_id")).exists()
     assert not Residence.objects.filter(registered_elsewhere=False).exclude(
         station_id=F("person__registered_station_id")).exists()
     assert Residence.objects.filter(registered_elsewhere=True).exists()
