@@ -544,7 +544,8 @@ def sustained_load(ctx: Context, gunicorn) -> list:
     load_row = row(group, "load_rps", f"mixed read/write load, {ctx.load_concurrency} concurrent clients, "
                    f"{ctx.load_seconds} s (requests/s)", unit="req/s", product=product, baseline=baseline,
                    floor=floor, target=("rps", ">=", 200),
-                   note="gunicorn " + f"{gunicorn.workers} sync workers; the load generator runs on the same 2 cores")
+                   note=f"gunicorn {gunicorn.workers} workers, threaded as gunicorn.conf.py says (2 threads, "
+                   "keep-alive); the load generator runs on the same 2 cores")
     p95_row = row(group, "load_p95", "mixed load: p95 latency over all requests", product=product,
                   baseline=baseline, floor=floor, target=("p95", "<=", 150))
     return [load_row, p95_row]

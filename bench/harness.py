@@ -144,7 +144,7 @@ def free_port() -> int:
 class Gunicorn:
     """``gunicorn bench.wsgi`` on 127.0.0.1 with the bench settings, started and stopped by us (by pid)."""
 
-    def __init__(self, *, database_url: str, workers: int = 4, threads: int = 1, port: int | None = None,
+    def __init__(self, *, database_url: str, workers: int = 4, threads: int | None = None, port: int | None = None,
                  log_path: Path | None = None):
         self.port = port or free_port()
         self.workers, self.threads = workers, threads
@@ -159,8 +159,9 @@ class Gunicorn:
     def start(self) -> "Gunicorn":
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings", DATABASE_URL=self.database_url)
         command = [sys.executable, "-m", "gunicorn", "bench.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-                   "--workers", str(self.workers), "--threads", str(self.threads), "--timeout", "120",
-                   "--max-requests", "0", "--log-level", "warning"]
+                   "--workers", str(self.workers), "--timeout", "120", "--max-requests", "0", "--log-level", "warning"]
+        if self.threads is not None:  # otherwise the product's gunicorn.conf.py decides (threaded workers)
+            command += ["--threads", str(self.threads)]
         self.log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
