@@ -1,8 +1,33 @@
+import datetime
+import zoneinfo
+
 import pytest
+import time_machine
+from django.conf import settings
 from django.db import connection
 
 from registry.factories import CommunityFactory, DistrictFactory, StationFactory, make_user
 from registry.roles import RoleChoices
+
+
+def _ten_this_morning() -> datetime.datetime:
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return datetime.datetime.combine(datetime.datetime.now(zone).date(), datetime.time(10), tzinfo=zone)
+
+
+# The suite runs on today's date (local, TIME_ZONE) with the clock set to 10:00 and ticking. Test modules
+# compute TODAY once, when they are collected, and compare it with dates the code computes minutes later:
+# on the real clock, a run that crosses local midnight (16:00 UTC) would fail on dates a day apart.
+# Tests about a particular moment travel there themselves (time_machine.travel), on top of this.
+SUITE_CLOCK = time_machine.travel(_ten_this_morning(), tick=True)
+
+
+def pytest_configure(config):
+    SUITE_CLOCK.start()
+
+
+def pytest_unconfigure(config):
+    SUITE_CLOCK.stop()
 
 
 @pytest.fixture(autouse=True, scope="session")

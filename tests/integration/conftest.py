@@ -10,6 +10,7 @@ Test-only knobs (environment variables read here and in the tests only, never by
   emptied before and after each test so stale messages from other runs cannot interfere.
 """
 
+import datetime
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
 
@@ -55,6 +57,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "integration" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _real_clock():
+    """The worker processes these tests start run on the machine's clock, not on the suite's (tests/conftest.py),
+    and the tests compare times with theirs: the test runs on the real clock too."""
+    now = datetime.datetime.fromtimestamp(time_machine.escape_hatch.time.time(), tz=datetime.UTC)
+    with time_machine.travel(now, tick=True):
+        yield
 
 
 # --- Redis ---------------------------------------------------------------------------------------
