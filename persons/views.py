@@ -28,6 +28,9 @@ class PersonDetailView(ScopedDetailView):
     model = Person
     template_name = "persons/person_detail.html"
 
+    def get_base_queryset(self):
+        return Person.objects.select_related("registered_station")
+
     def get_object(self, queryset=None):
         person = super().get_object(queryset)
         audit.record_view(self.request.user, person, via="web")

@@ -9,7 +9,7 @@ entry carries the version it was read under; the version and the entry come in o
 
 import secrets
 
-from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.backends import ModelBackend, UserModel
 from django.core.cache import cache
 from django.db import transaction
 
@@ -46,7 +46,15 @@ def permissions_changed(**kwargs) -> None:
 
 
 class CachedPermissionsBackend(ModelBackend):
-    """Both of a user's permission sets under one key, read with the version in one cache round trip."""
+    """Both of a user's permission sets under one key, read with the version in one cache round trip.
+
+    The session's user comes with their profile (registry.scoping reads the role and station from it on
+    every request): one query instead of two.
+    """
+
+    def get_user(self, user_id):
+        user = UserModel._default_manager.select_related("profile").filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def _cached_sets(self, user_obj) -> dict:
         if not hasattr(user_obj, "_registry_perm_sets"):

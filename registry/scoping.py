@@ -38,9 +38,10 @@ def _compute_scope(user) -> Scope:
         return NO_SCOPE
     if user.is_superuser:
         return Scope(is_global=True, role=RoleChoices.ADMIN)
-    from .models import Profile, Station
+    from .models import Station
 
-    profile = Profile.objects.filter(user=user).only("role", "station_id", "district_id").first()
+    # Loaded with the user where the user is loaded (the session's and the API token's backends), else one query.
+    profile = getattr(user, "profile", None)
     if profile is None:
         return NO_SCOPE
     role = profile.role

@@ -81,5 +81,5 @@ def api_token_user(raw: str):
     """The token and its user for a raw key, or None if unknown or revoked."""
     from .models import ApiToken
 
-    return ApiToken.objects.select_related("user").filter(
+    return ApiToken.objects.select_related("user__profile").filter(
         key_hash=_token_hash(raw), revoked_at__isnull=True, user__is_active=True).first()

@@ -217,13 +217,13 @@ def test_list_query_count_is_the_same_for_3_and_20_properties(client, staff_a, c
         ResidenceFactory(unit__property__community=community_a)
     client.force_login(staff_a)
     client.get(LIST)  # warm the session and permission caches
-    # user, profile (scope), communities for the filter, count, rows (session, permissions: cached)
-    with django_assert_num_queries(6):
+    # user with profile (scope), communities for the filter, count, rows (session, permissions: cached)
+    with django_assert_num_queries(5):
         response = client.get(LIST, {"per_page": 50})
     assert len(response.context["page_obj"].object_list) == 3
     for _ in range(17):
         ResidenceFactory(unit__property__community=community_a)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = client.get(LIST, {"per_page": 50})
     assert len(response.context["page_obj"].object_list) == 20
 
@@ -283,12 +283,12 @@ def test_detail_query_count_does_not_grow_with_units_and_residents(client, staff
     client.force_login(staff_a)
     url = reverse("housing:property_detail", args=[property_a.pk])
     client.get(url)
-    # user, profile, property, units, residents, inspections, visits (session, permissions: cached)
-    with django_assert_num_queries(10):
+    # user with profile, property, units, residents, inspections, visits (session, permissions: cached)
+    with django_assert_num_queries(9):
         client.get(url)
     for _ in range(5):
         ResidenceFactory(unit__property=property_a)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         client.get(url)
 
 

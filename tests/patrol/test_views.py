@@ -413,12 +413,12 @@ def test_permit_list_query_count_is_the_same_for_3_and_20_rows(client, officer_a
     add(3)
     client.force_login(officer_a)
     client.get(PERMITS, {"tab": tab})  # warm the session and permission caches
-    # user, profile (scope), count, rows, unread notifications (the bell); session, permissions: cached
-    with django_assert_num_queries(5):
+    # user with profile (scope), count, rows, unread notifications (the bell); session, permissions: cached
+    with django_assert_num_queries(4):
         response = client.get(PERMITS, {"tab": tab})
     assert len(response.context["page_obj"].object_list) == 3
     add(17)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = client.get(PERMITS, {"tab": tab})
     assert len(response.context["page_obj"].object_list) == 20
 

@@ -155,14 +155,14 @@ def test_list_query_count_is_the_same_for_3_and_20_notifications(client, staff_a
         note(staff_a, f"a{n}")
     client.force_login(staff_a)
     client.get(LIST)  # warm the session cache
-    # user, count, rows, unread (the bell and the page share one count), and for the navbar: profile
-    # (scope); the session and the permissions come from the cache
-    with django_assert_num_queries(5):
+    # user with profile (scope), count, rows, unread (the bell and the page share one count); the session
+    # and the permissions come from the cache
+    with django_assert_num_queries(4):
         response = client.get(LIST)
     assert len(response.context["notifications"]) == 3
     for n in range(17):
         note(staff_a, f"b{n}", read=n % 2 == 0)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = client.get(LIST)
     assert len(response.context["notifications"]) == 20
 
