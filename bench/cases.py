@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -511,7 +512,7 @@ def sustained_load(ctx: Context, gunicorn) -> list:
 
     group = "8. Sustained mixed load"
     inputs = {
-        "password": PASSWORD, "token": ctx.users.token,
+        "password": PASSWORD, "token": ctx.users.token, "time_zone": settings.TIME_ZONE,
         "staff": [u for u, _ in ctx.users.station_staff[:1]], "desk_admin": "bench_desk_admin",
         "persons": [{"id": p.id, "number": p.number, "digest": Person.document_key("resident_id", p.number)}
                     for p in ctx.inputs.persons],

@@ -15,6 +15,7 @@ import json
 import random
 import threading
 import time
+import zoneinfo
 from collections import defaultdict
 
 import requests
@@ -34,11 +35,16 @@ class Worker:
         self.rng = random.Random(number * 7919 + int(time.time()))
         self.identities = inputs["identities"][number::args.concurrency]
         self.next_identity = 0
+        self.zone = zoneinfo.ZoneInfo(inputs["time_zone"])
         base, mode = args.base_url, args.mode
         self.api = ApiClient(base, inputs["token"])
         if mode != "ping":
             username = inputs["desk_admin"] if mode == "baseline" else inputs["staff"][0]
             self.browser = Browser(base).login(username, inputs["password"])
+
+    def today(self) -> datetime.date:
+        """The server's date (its TIME_ZONE), which this process's local date is not around midnight."""
+        return datetime.datetime.now(self.zone).date()
 
     def identity(self):
         person = self.identities[self.next_identity % len(self.identities)]
@@ -72,7 +78,7 @@ class Worker:
     def _place(self):
         unit, prop, community = self.rng.choice(self.inputs["units"])
         return {"unit": unit, "property": prop, "community": community, "reason": "work",
-                "start_date": datetime.date.today().isoformat()}
+                "start_date": self.today().isoformat()}
 
     def ping(self):
         r = self.api.session.get(self.args.base_url + "/bench/ping/")
@@ -96,7 +102,7 @@ class Worker:
         return r.status_code == 200, r.status_code
 
     def api_residences(self):
-        due = datetime.date.today() + datetime.timedelta(days=self.rng.randrange(-30, 180))
+        due = self.today() + datetime.timedelta(days=self.rng.randrange(-30, 180))
         r = self.api.get("/api/v1/residences/", params={"status": "active", "due_before": due.isoformat(),
                                                         "page_size": 50})
         return r.status_code == 200, r.status_code
@@ -120,7 +126,7 @@ class Worker:
         r = self.api.post("/api/v1/persons/register/", {
             "document_type": "resident_id", "document_number": person["document_number"], "name": person["name"],
             "sex": person["sex"], "birth_date": person["birth_date"], "phone": person["phone"],
-            "unit": self._place()["unit"], "start_date": datetime.date.today().isoformat(), "reason": "work"})
+            "unit": self._place()["unit"], "start_date": self.today().isoformat(), "reason": "work"})
         return r.status_code == 201, f"{r.status_code} {r.text[:200]}" if r.status_code != 201 else 201
 
     def form_register(self):
@@ -157,7 +163,7 @@ class Worker:
         return r.status_code == 200, r.status_code
 
     def baseline_api_residences(self):
-        due = datetime.date.today() + datetime.timedelta(days=self.rng.randrange(-30, 180))
+        due = self.today() + datetime.timedelta(days=self.rng.randrange(-30, 180))
         r = self.api.get("/bench/api/residences/", params={"status": "active", "next_verification_due__lte":
                                                            due.isoformat(), "station": self.inputs["station"]})
         return r.status_code == 200, r.status_code
