@@ -549,4 +549,14 @@ def sustained_load(ctx: Context, gunicorn) -> list:
                    "keep-alive); the load generator runs on the same 2 cores")
     p95_row = row(group, "load_p95", "mixed load: p95 latency over all requests", product=product,
                   baseline=baseline, floor=floor, target=("p95", "<=", 150))
-    return [load_row, p95_row]
+    # What one kind of request alone reaches on this machine, the same way: no mix of the product's
+    # requests can go faster than its cheapest kinds.
+    page = run("page", max(ctx.load_seconds // 4, 10))
+    lookup = run("id", max(ctx.load_seconds // 4, 10))
+    ceilings = [
+        row(group, "load_page_alone", "one kind alone: a signed-in page that reads no person (notifications)",
+            unit="req/s", product=page, floor=floor),
+        row(group, "load_id_alone", "one kind alone: the cheapest person read (ID lookup through the API)",
+            unit="req/s", product=lookup, floor=floor),
+    ]
+    return [load_row, p95_row, *ceilings]

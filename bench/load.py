@@ -5,8 +5,10 @@ token), send requests back to back for ``--seconds``; prints one JSON line with 
 latency percentiles over all requests and per kind, and every error. No Django here: plain HTTP.
 
 Modes: ``product`` (the mix below, against the product's pages and API), ``baseline`` (the same mix
-against the stock admin, the plain ModelForm view, the naive DRF lists and the naive dashboard) and
-``ping`` (a view that does nothing: the HTTP stack's ceiling).
+against the stock admin, the plain ModelForm view, the naive DRF lists and the naive dashboard),
+``ping`` (a view that does nothing: the HTTP stack's ceiling), and two single kinds of request that
+bound what any mix can reach on the machine: ``page`` (a signed-in page that reads no person: the
+notifications list) and ``id`` (the cheapest person read, an ID lookup through the API).
 """
 
 import argparse
@@ -21,6 +23,9 @@ from collections import defaultdict
 import requests
 
 from .harness import ApiClient, Browser, percentile
+
+# Modes that send one kind of request only.
+SINGLE = {"ping": "ping", "page": "signed_in_page", "id": "api_id"}
 
 # (kind, weight): reads dominate, about one request in six writes a registration.
 MIX = [("search", 25), ("api_id", 10), ("person_page", 10), ("api_residences", 15), ("api_persons", 5),
@@ -38,7 +43,7 @@ class Worker:
         self.zone = zoneinfo.ZoneInfo(inputs["time_zone"])
         base, mode = args.base_url, args.mode
         self.api = ApiClient(base, inputs["token"])
-        if mode != "ping":
+        if mode not in ("ping", "id"):
             username = inputs["desk_admin"] if mode == "baseline" else inputs["staff"][0]
             self.browser = Browser(base).login(username, inputs["password"])
 
@@ -56,7 +61,7 @@ class Worker:
         kinds = [k for k, _ in MIX]
         weights = [w for _, w in MIX]
         while time.monotonic() < stop_at:
-            kind = "ping" if mode == "ping" else self.rng.choices(kinds, weights)[0]
+            kind = SINGLE.get(mode) or self.rng.choices(kinds, weights)[0]
             started = time.perf_counter()
             try:
                 ok, detail = getattr(self, f"{mode}_{kind}" if mode == "baseline" else kind)()
@@ -82,6 +87,10 @@ class Worker:
 
     def ping(self):
         r = self.api.session.get(self.args.base_url + "/bench/ping/")
+        return r.status_code == 200, r.status_code
+
+    def signed_in_page(self):
+        r = self.browser.get("/notifications/")
         return r.status_code == 200, r.status_code
 
     def search(self):
@@ -197,7 +206,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--inputs", required=True)
-    parser.add_argument("--mode", choices=["product", "baseline", "ping"], default="product")
+    parser.add_argument("--mode", choices=["product", "baseline", *SINGLE], default="product")
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
