@@ -102,6 +102,11 @@ def _size(label, run) -> list[str]:
         out.append(_line(r))
         if r.get("note"):
             notes.append(f"* {r['label']}: {r['note']}")
+        product = r.get("product") or {}
+        slowest, p95 = product.get("max"), product.get("p95")
+        if r["unit"] == "ms" and slowest and p95 and slowest > OUTLIER * p95:
+            notes.append(f"* {r['label']}: slowest of {product['n']} samples **{_num(product['max'])} ms** "
+                         f"(more than {OUTLIER}× the p95)")
         for side in ("baseline", "floor"):
             what = (r.get(side) or {}).get("what")
             if what:
@@ -120,6 +125,9 @@ def _size(label, run) -> list[str]:
         out += ["Sustained load, per kind of request (product): " + ", ".join(
             f"{k} n={v['n']} p95 {v['p95']} ms" for k, v in load["product"]["by_kind"].items()), ""]
     return out
+
+
+OUTLIER = 3  # a sample slower than this many p95s is named under the table: the p95 hides it
 
 
 def _line(r) -> str:

@@ -97,13 +97,16 @@ def person_matches(queryset: QuerySet[Person], raw: str) -> Matches:
         return Matches(queryset.filter(phone=text))
     if query.kind == "digits":
         # The end of a mobile number is the start of it reversed: one index range (migration 0008).
-        queryset = queryset.alias(phone_reversed=Reverse("phone"))
         condition = Q(phone_reversed__startswith=text[::-1])
         if len(text) == 4:
             condition |= Q(document_tail_hash=Person.part_key("tail", text))
         if len(text) == 6:
             condition |= Q(document_head_hash=Person.part_key("head", text))
-        return Matches(queryset.filter(condition))
+        # Ids first, as for names. Left as one query ordered by pinyin, PostgreSQL misjudged some
+        # suffixes ("8887": 5,000 matches expected, 90 found at 1M) and walked the pinyin index through
+        # every row hoping to meet a page of them early: 1.7 s instead of 1.
+        return _candidates(queryset, [({"phone_reversed": Reverse("phone")}, condition)],
+                           Value(50, output_field=IntegerField()))
     if query.kind == "name":
         rank = Case(
             When(name=text, then=Value(100)),

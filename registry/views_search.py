@@ -24,7 +24,7 @@ PAGE_COLUMNS = ("id", "name", "sex", "birth_date", "document_number", "phone", "
 def person_page(user, raw: str, page_number) -> Page:
     """A page of the persons matching ``raw`` that ``user`` may see, best first, with the total.
 
-    A name or pinyin search has already read its ids in rank order from the search indexes (up to
+    A name, pinyin or number-ending search has already read its ids in rank order (up to
     ``persons.selectors.CANDIDATES``): the page is a slice of them, and one query reads its 20 rows. A
     document or phone number reads its page and the total (a window count) in one query; so does a
     search with more matches than that, reading ids first. A page past the end shows the last page,

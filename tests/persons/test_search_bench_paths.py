@@ -106,3 +106,22 @@ def test_more_matches_than_candidates_give_the_same_pages_and_api_order(term, st
     assert selectors.person_matches(Person.objects.visible_to(staff_a), term).ids is None
     many, api_many = pages(), api_order()
     assert few == many and api_few == api_many and few[0][1] > 2
+
+
+def test_the_end_of_a_phone_or_document_number_reads_ids_first_in_pinyin_order(station_a, staff_a, staff_b):
+    """The last digits of a phone number (or of an ID number) are found by id first, like names: as one
+    query ordered by pinyin, PostgreSQL could walk the whole table for a suffix it misjudged (issue 7)."""
+    from persons import selectors
+
+    ends = [PersonFactory(name=name, phone=f"138000{n}8887", registered_station=station_a)
+            for n, name in enumerate(["赵六", "阿强", "王五"])]
+    PersonFactory(name="钱七", phone="13900008886", registered_station=station_a)
+    by_pinyin = [p.pk for p in sorted(ends, key=lambda p: (p.name_pinyin, p.pk))]
+    found = selectors.person_matches(Person.objects.visible_to(staff_a), "8887")
+    assert found.ids == by_pinyin
+    assert list(found.queryset.values_list("pk", flat=True)) == by_pinyin
+    page = person_page(staff_a, "8887", None)
+    assert [p.pk for p in page.object_list] == by_pinyin and page.paginator.count == 3
+    document_tail = ends[0].document_number[-4:]
+    assert ends[0].pk in selectors.person_matches(Person.objects.visible_to(staff_a), document_tail).ids
+    assert person_page(staff_b, "8887", None).paginator.count == 0
