@@ -132,7 +132,7 @@ LONG_NAME = 5  # characters: a two-character fragment may start past the third c
 
 
 RANK_ORDER = ("-rank", "name_pinyin", "id")
-CANDIDATES = 5000  # matches in scope read as a list of ids first; more than this stay a subquery
+CANDIDATES = 10_000  # matches in scope read as a list of ids first; more than this stay a subquery
 
 
 def _candidates(queryset: QuerySet, branches: list, rank) -> Matches:
