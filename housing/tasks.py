@@ -1,21 +1,24 @@
 """Background work for housing: the import's dry run and commit. Thin: re-read the job, call housing.imports.
 
 Each task claims its job with a conditional UPDATE inside ``housing.imports``, so a task delivered twice
-(acks_late, a second click, a redelivery) does its work once.
+(acks_late, a second click, a redelivery) does its work once. The two ``*_start`` functions call the
+service and queue its task after commit; ``housing.imports`` never imports this module.
 """
 
 from celery import shared_task
+from django.db import transaction
 from django.utils import translation
 
 from registry.audit import audit_context
+
+from .imports import import_commit, import_job_confirm, import_job_create, import_validate, imports_tidy
+from .models import ImportJob
 
 # An import of tens of thousands of rows runs for minutes; the defaults (5 minutes) are for short tasks.
 LONG = {"acks_late": True, "reject_on_worker_lost": True, "soft_time_limit": 3600, "time_limit": 3700}
 
 
 def _job_user(job_id: int):
-    from .models import ImportJob
-
     job = ImportJob.objects.select_related("user").filter(pk=job_id).first()
     return None if job is None else (job.user,)
 
@@ -23,8 +26,6 @@ def _job_user(job_id: int):
 @shared_task(**LONG)
 def import_validate_task(job_id: int, language: str) -> str | None:
     """Dry run of an uploaded file, with messages in the uploader's language; nothing if the job is gone."""
-    from .imports import import_validate
-
     found = _job_user(job_id)
     if found is None:
         return None
@@ -36,8 +37,6 @@ def import_validate_task(job_id: int, language: str) -> str | None:
 @shared_task(**LONG)
 def import_commit_task(job_id: int, language: str) -> str | None:
     """Import the confirmed rows of a checked file, all or none; nothing if gone or already taken."""
-    from .imports import import_commit
-
     found = _job_user(job_id)
     if found is None:
         return None
@@ -49,6 +48,19 @@ def import_commit_task(job_id: int, language: str) -> str | None:
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=300, time_limit=360)
 def imports_tidy_task() -> int:
     """Daily: close unconfirmed and interrupted imports and delete the stored files nobody needs."""
-    from .imports import imports_tidy
-
     return imports_tidy()
+
+
+def import_validate_start(*, user, upload, language: str) -> ImportJob:
+    """Store an upload (``import_job_create``) and queue its dry run once the job row is committed."""
+    job = import_job_create(user=user, upload=upload, language=language)
+    transaction.on_commit(lambda: import_validate_task.delay(job.pk, language))
+    return job
+
+
+def import_commit_start(*, job: ImportJob, language: str) -> bool:
+    """Confirm a checked job (``import_job_confirm``) and, the first time only, queue its import after commit."""
+    confirmed = import_job_confirm(job=job, language=language)
+    if confirmed:
+        transaction.on_commit(lambda: import_commit_task.delay(job.pk, language))
+    return confirmed

@@ -23,7 +23,10 @@ from registry.forms import BootstrapFormMixin, add_service_error
 from registry.scoping import get_object_for_user, scope_for
 
 from . import imports
+from .import_files import Progress
+from .import_sheet import COLUMNS, MAX_ROWS
 from .models import ImportJob, ImportStatusChoices
+from .tasks import import_commit_start, import_validate_start
 
 RECENT_JOBS = 10
 ERRORS_ON_PAGE = 500
@@ -62,8 +65,8 @@ class ImportUploadView(ImportAccessMixin, View):
         form = ImportUploadForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                job = imports.import_job_create(user=request.user, upload=form.cleaned_data["file"],
-                                                language=translation.get_language())
+                job = import_validate_start(user=request.user, upload=form.cleaned_data["file"],
+                                            language=translation.get_language())
             except ValidationError as exc:
                 add_service_error(form, exc)
             else:
@@ -73,12 +76,12 @@ class ImportUploadView(ImportAccessMixin, View):
     def render(self, form, status=200):
         jobs = ImportJob.objects.visible_to(self.request.user).filter(user=self.request.user)[:RECENT_JOBS]
         return render(self.request, self.template_name,
-                      {"form": form, "jobs": jobs, "columns": imports.COLUMNS,
-                       "max_rows": imports.MAX_ROWS}, status=status)
+                      {"form": form, "jobs": jobs, "columns": COLUMNS,
+                       "max_rows": MAX_ROWS}, status=status)
 
 
 def _progress_context(job: ImportJob) -> dict:
-    done, total = imports.Progress.read(job) if job.is_busy else (job.progress_done, job.progress_total)
+    done, total = Progress.read(job) if job.is_busy else (job.progress_done, job.progress_total)
     return {"job": job, "done": done, "total": total, "percent": int(done * 100 / total) if total else 0}
 
 
@@ -116,7 +119,7 @@ class ImportJobConfirmView(ImportAccessMixin, View):
 
     def post(self, request, pk):
         job = self.get_job()
-        imports.import_job_confirm(job=job, language=translation.get_language())
+        import_commit_start(job=job, language=translation.get_language())
         return redirect("imports:job_detail", pk=job.pk)
 
 

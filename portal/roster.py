@@ -28,7 +28,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from housing.imports import ImportFileError, _csv_rows, _normal_header, _xlsx_rows, cell_text, header_aliases
+from housing.import_sheet import MAX_ROWS as IMPORT_MAX_ROWS
+from housing.import_sheet import header_aliases
 from housing.models import Property, Residence, ResidenceReasonChoices, ResidenceSourceChoices, Unit
 from housing.services import person_register, residence_end, residence_move
 from persons.choices import DocumentTypeChoices
@@ -42,6 +43,7 @@ from persons.validators import (
     validate_person_name,
 )
 from registry.crypto import decrypt, encrypt, mask
+from registry.tabular import ImportFileError, cell_text, csv_rows, normal_header, xlsx_rows
 
 from .models import Submission, SubmissionKindChoices
 from .services import CURRENT, _enqueue_rating, submission_report_arrival, submission_report_departure
@@ -171,14 +173,14 @@ class RosterPayloadError(Exception):
 
 def _aliases() -> dict[str, str]:
     aliases = {name: key for name, key in header_aliases().items() if key in KEYS}
-    aliases.update({_normal_header(name): key for name, key in _EXTRA_HEADERS.items()})
+    aliases.update({normal_header(name): key for name, key in _EXTRA_HEADERS.items()})
     return aliases
 
 
 def _header_positions(cells: list) -> dict[str, int] | None:
     """Column positions if ``cells`` is a header row (it names at least two roster columns), else None."""
     aliases = _aliases()
-    keys = [aliases.get(_normal_header(cell_text(cell))) for cell in cells]
+    keys = [aliases.get(normal_header(cell_text(cell))) for cell in cells]
     if sum(1 for key in keys if key) < 2:
         return None
     positions = {}
@@ -229,11 +231,11 @@ def _upload_rows(upload) -> list[tuple[int, list, bool]]:
     data = upload.read()
     try:
         if data.startswith(b"PK\x03\x04"):
-            raw_rows = _xlsx_rows(io.BytesIO(data))
+            raw_rows = xlsx_rows(io.BytesIO(data), limit=IMPORT_MAX_ROWS + 20)
         elif data.startswith(b"\xd0\xcf\x11\xe0"):
             raise ImportFileError(_("This is an old Excel file (.xls): save it as .xlsx or as CSV."))
         else:
-            raw_rows = _csv_rows(data)
+            raw_rows = csv_rows(data)
     except ImportFileError as exc:
         raise ValidationError({"upload": str(exc)})
     return [(number, list(cells), False) for number, cells in enumerate(raw_rows, start=1)

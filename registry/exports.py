@@ -80,7 +80,7 @@ def _from_residence(getter):
 
 def _person_columns(unmask: bool) -> list[ExportColumn]:
     # The same names and order as the import's columns, so an exported list can be corrected and imported.
-    from housing.imports import COLUMN_LABELS
+    from housing.import_sheet import COLUMN_LABELS
 
     label = COLUMN_LABELS.__getitem__
     return [
