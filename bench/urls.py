@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from registry.urls import urlpatterns as product_urlpatterns
+from workspace.urls import urlpatterns as product_urlpatterns
 
 from . import baseline
 

@@ -23,6 +23,7 @@ class RegistryConfig(AppConfig):
             m2m_changed.connect(permissions_changed, sender=through, dispatch_uid=f"registry_perms_{through.__name__}")
         from .api import schema  # noqa: F401  (register OpenAPI extensions)
 
-        # On the last app's signal, so that every app's permissions exist by then.
-        last_app = list(apps.get_app_configs())[-1]
+        # On the last app's signal, so that every app's permissions exist by then. Django sends post_migrate only
+        # for apps with a models module, so the last of those.
+        last_app = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
         post_migrate.connect(signals.sync_role_groups, sender=last_app, dispatch_uid="registry_sync_role_groups")

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "housing",
     "patrol",
     "portal",
+    "workspace",
 ]
 
 MIDDLEWARE = [
@@ -114,7 +115,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "registry.urls"
+ROOT_URLCONF = "workspace.urls"
 WSGI_APPLICATION = "registry.wsgi.application"
 
 TEMPLATES = [

@@ -7,7 +7,7 @@ from django.test import Client
 from persons.factories import PersonFactory
 from persons.models import Person
 from persons.selectors import person_search
-from registry.views_search import PAGE_SIZE, person_page
+from workspace.views_search import PAGE_SIZE, person_page
 
 
 @pytest.fixture

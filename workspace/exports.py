@@ -19,7 +19,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from . import audit
+from registry import audit
 
 CHUNK_SIZE = 2000
 CSV_ROWS_PER_CHUNK = 200

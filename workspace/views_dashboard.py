@@ -7,9 +7,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
+from registry.models import Station
+from registry.scoping import scope_for
+
 from .dashboards import StationFigures, dashboard
-from .models import Station
-from .scoping import scope_for
 
 CHART_STEP = 40  # SVG units per month
 CHART_BASE = 130  # the bars' baseline; month labels sit below it

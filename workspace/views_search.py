@@ -8,8 +8,7 @@ from django.views import View
 from housing.models import Landlord, Property
 from persons.models import Person
 from persons.selectors import classify, document_condition, person_matches
-
-from .scoping import scope_for
+from registry.scoping import scope_for
 
 OTHER_RESULTS = 10
 PAGE_SIZE = 20

@@ -20,7 +20,7 @@ urlpatterns = [
     path("housing/", include("housing.urls")),
     path("residences/", include("housing.urls_residence")),
     path("imports/", include("housing.urls_import")),
-    path("exports/", include("registry.urls_export")),
+    path("exports/", include("workspace.urls_export")),
     path("patrol/", include("patrol.urls")),
     path("portal/", include("portal.urls")),
     path("review/", include("portal.urls_review")),

@@ -1,7 +1,7 @@
 """Export pages: what will be exported (the list's filters and row count), then the CSV or XLSX file.
 
 A plain GET of ``exports/<list>.csv`` (or ``.xlsx``) gives the file with ID numbers masked; a POST with
-a reason gives them in full to users who may unmask them. Both are audited (``registry.exports``).
+a reason gives them in full to users who may unmask them. Both are audited (``workspace.exports``).
 """
 
 from django import forms
@@ -14,9 +14,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
+from registry.forms import BootstrapFormMixin
+from registry.scoping import scope_for
+
 from .exports import NOT_FILTERS, csv_chunks, export_filterset, export_kinds, export_record, export_rows, xlsx_file
-from .forms import BootstrapFormMixin
-from .scoping import scope_for
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UNMASK_PERMISSION = "persons.unmask_document"

@@ -8,9 +8,8 @@ from django.views import View
 
 from housing.models import Residence
 from portal.models import Submission
-
-from .roles import RoleChoices
-from .scoping import scope_for
+from registry.roles import RoleChoices
+from registry.scoping import scope_for
 
 DUE_SOON_DAYS = 7
 

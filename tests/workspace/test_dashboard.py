@@ -9,7 +9,7 @@ from django.utils import timezone
 from housing.factories import ResidenceFactory
 from patrol.models import PropertyRating
 from portal.models import Submission
-from registry.dashboards import moves_by_month, station_figures
+from workspace.dashboards import moves_by_month, station_figures
 
 TODAY = timezone.localdate()
 
@@ -134,7 +134,7 @@ def test_cached_dashboard_figures_are_not_shared_between_scopes(client, world, s
 
 
 def test_cached_figures_are_for_one_day_only(world, station_a, dashboard_cache, rental_a):
-    from registry.dashboards import dashboard
+    from workspace.dashboards import dashboard
 
     first = dashboard([station_a.pk], today=TODAY)
     ResidenceFactory(unit=rental_a.units.first(), next_verification_due=TODAY + datetime.timedelta(days=30))
