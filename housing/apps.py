@@ -5,3 +5,19 @@ from django.utils.translation import gettext_lazy as _
 class HousingConfig(AppConfig):
     name = "housing"
     verbose_name = _("Housing")
+
+    def ready(self):
+        from registry.changes import change_scopes
+        from registry.roles import RoleChoices
+        from registry.scoping import owner_scopes, scope_conditions
+        from registry.views import detail_context, list_annotations
+
+        from . import selectors
+
+        # Where people live is housing's: the kernel and persons learn it here (registry/extensions.py).
+        owner_scopes.register(RoleChoices.LANDLORD, selectors.landlord_scope)
+        scope_conditions.register("persons.person", selectors.persons_housed_in_scope)
+        change_scopes.register("persons.person", selectors.person_change_scope)
+        detail_context.register("persons.person", selectors.person_residences, order=10)
+        detail_context.register("persons.employer", selectors.employer_dormitories)
+        list_annotations.register("persons.employer", selectors.with_dormitory_count)

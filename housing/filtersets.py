@@ -1,4 +1,4 @@
-"""Filters for the housing lists; the HTML pages and (later) the API share them.
+"""Filters for the housing lists; the HTML pages and the API share them.
 
 Choices that depend on who is asking (communities, landlords, employers) come from ``self.request``'s
 scope, so a filter can neither list nor accept a record outside it.
@@ -8,40 +8,14 @@ import django_filters
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from persons.models import Employer
+from persons.models import Employer, Person
 from persons.selectors import classify, person_search
-from registry.filtersets import RegistryFilterSet
+from registry.filtersets import RegistryFilterSet, choices_in_scope
 from registry.models import Community
-from registry.scoping import scope_for
 
-from .models import Landlord, Property, PropertyTypeChoices, Unit
+from .extensions import open_verification
+from .models import Landlord, Property, PropertyTypeChoices, Residence, Unit
 from .selectors import units_with_occupancy
-
-
-def communities_in_scope(user):
-    """Communities of the stations the user works for (all of them for administrators)."""
-    if user is None:
-        return Community.objects.none()
-    scope = scope_for(user)
-    if scope.is_global:
-        return Community.objects.order_by("name")
-    return Community.objects.filter(station_id__in=scope.station_ids or ()).order_by("name")
-
-
-def _communities(request):
-    return communities_in_scope(request.user if request else None)
-
-
-def _landlords(request):
-    return Landlord.objects.visible_to(request.user) if request else Landlord.objects.none()
-
-
-def _employers(request):
-    return Employer.objects.visible_to(request.user) if request else Employer.objects.none()
-
-
-def _properties(request):
-    return Property.objects.visible_to(request.user) if request else Property.objects.none()
 
 
 class PropertyFilterSet(RegistryFilterSet):
@@ -49,9 +23,10 @@ class PropertyFilterSet(RegistryFilterSet):
 
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     property_type = django_filters.ChoiceFilter(choices=PropertyTypeChoices.choices, label=_("Type"))
-    community = django_filters.ModelChoiceFilter(queryset=_communities, label=_("Community"))
-    landlord = django_filters.ModelChoiceFilter(queryset=_landlords, label=_("Landlord"))
-    employer = django_filters.ModelChoiceFilter(queryset=_employers, label=_("Employer"))
+    community = django_filters.ModelChoiceFilter(queryset=choices_in_scope(Community.objects.order_by("name")),
+                                                 label=_("Community"))
+    landlord = django_filters.ModelChoiceFilter(queryset=choices_in_scope(Landlord), label=_("Landlord"))
+    employer = django_filters.ModelChoiceFilter(queryset=choices_in_scope(Employer), label=_("Employer"))
     over_capacity = django_filters.BooleanFilter(method="filter_over_capacity",
                                                  label=_("Over capacity"))
     verification = django_filters.ChoiceFilter(
@@ -88,18 +63,14 @@ class PropertyFilterSet(RegistryFilterSet):
         return queryset.filter(Exists(crowded)) if value else queryset.exclude(Exists(crowded))
 
     def filter_verification(self, queryset, name, value):
-        from patrol.models import VerificationRequest
-
-        requests = VerificationRequest.objects.filter(property=OuterRef("pk"), closed_on__isnull=True)
-        if value == "escalated":
-            requests = requests.filter(escalated_on__isnull=False)
-        return queryset.filter(Exists(requests))
+        condition = open_verification(escalated=value == "escalated")
+        return queryset.none() if condition is None else queryset.filter(condition)
 
 
 class UnitFilterSet(RegistryFilterSet):
     """Units by property and label."""
 
-    property = django_filters.ModelChoiceFilter(queryset=_properties, label=_("Property"))
+    property = django_filters.ModelChoiceFilter(queryset=choices_in_scope(Property), label=_("Property"))
     label = django_filters.CharFilter(lookup_expr="icontains", label=_("Unit"))
     ordering = django_filters.OrderingFilter(
         fields=(("label", "label"), ("capacity", "capacity"), ("created_at", "created")),
@@ -128,3 +99,18 @@ class LandlordFilterSet(RegistryFilterSet):
         # Landlords carry the same identity and name columns as persons, so the forgiving person
         # search applies to them unchanged: one copy of the matching rules.
         return person_search(queryset, value[:50])
+
+
+class ResidenceFilterSet(RegistryFilterSet):
+    """Residences by person, unit, property, status and verification due date."""
+
+    person = django_filters.ModelChoiceFilter(queryset=choices_in_scope(Person))
+    unit = django_filters.ModelChoiceFilter(queryset=choices_in_scope(Unit))
+    property = django_filters.ModelChoiceFilter(field_name="unit__property", queryset=choices_in_scope(Property))
+    due_before = django_filters.DateFilter(field_name="next_verification_due", lookup_expr="lte")
+    ordering = django_filters.OrderingFilter(fields=(("start_date", "start_date"),
+                                                     ("next_verification_due", "due")))
+
+    class Meta:
+        model = Residence
+        fields = ["person", "unit", "status", "source"]

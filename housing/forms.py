@@ -4,61 +4,12 @@ their errors on the right field. Edit forms carry the row's ``version`` (optimis
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from persons.forms import DateInput
 from persons.models import Employer
-from registry.forms import BootstrapFormMixin
-from registry.models import Station
-from registry.scoping import scope_for
+from registry.forms import BootstrapFormMixin, DateInput, NamedErrorsMixin, StationFormMixin, VersionedFormMixin
+from registry.models import Community
+from registry.scoping import scoped_choices
 
-from .filtersets import communities_in_scope
 from .models import Landlord, Property, Unit
-
-
-def stations_in_scope(user):
-    scope = scope_for(user)
-    if scope.is_global:
-        return Station.objects.order_by("name")
-    return Station.objects.filter(pk__in=scope.station_ids or ()).order_by("name")
-
-
-class NamedErrorsMixin:
-    """Generic errors name their field, like the model rules do: "Address: this field is required."."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            label = field.label or ""
-            field.error_messages["required"] = _("%(label)s: this field is required.") % {"label": label}
-            if "invalid_choice" in field.error_messages:
-                field.error_messages["invalid_choice"] = _(
-                    "%(label)s: choose one of the options offered.") % {"label": label}
-
-
-class VersionedFormMixin:
-    """Edit forms post back the version they were loaded with; ``versioned_save`` compares it."""
-
-    def add_version_field(self):
-        if self.instance.pk:
-            self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput())
-            self.initial["version"] = self.instance.version
-
-
-class StationFormMixin:
-    """New records belong to a station: the user's own, or one they choose when their scope has several."""
-
-    def setup_station(self, user):
-        if "station" not in self.fields:
-            return
-        stations = stations_in_scope(user)
-        if self.instance.pk:
-            del self.fields["station"]  # a record does not change station by editing it
-            return
-        only = list(stations[:2])
-        if len(only) == 1:
-            del self.fields["station"]
-            self.instance.station = only[0]
-        else:
-            self.fields["station"].queryset = stations
 
 
 class PropertyForm(NamedErrorsMixin, VersionedFormMixin, BootstrapFormMixin, forms.ModelForm):
@@ -78,7 +29,7 @@ class PropertyForm(NamedErrorsMixin, VersionedFormMixin, BootstrapFormMixin, for
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["address"].widget.attrs.update({"autocomplete": "off"})
-        self.fields["community"].queryset = communities_in_scope(user)
+        self.fields["community"].queryset = scoped_choices(Community, user).order_by("name")
         # Only the columns the options show: the document number is never decrypted for a list of choices.
         landlords = Landlord.objects.visible_to(user).only("id", "name", "phone").order_by("name_pinyin", "id")
         self.fields["landlord"].queryset = landlords

@@ -2,8 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from persons.forms import DateInput
-from registry.forms import BootstrapFormMixin
+from registry.forms import BootstrapFormMixin, DateInput
 
 from .models import ResidenceReasonChoices
 

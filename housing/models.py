@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from persons.models import CURRENT_RESIDENCE_STATUSES, Person, PersonRecord
+from persons.models import Person, PersonRecord
 from registry.audit import audited
 from registry.models import Community, Station
 from registry.scoping import ScopedQuerySet
@@ -41,6 +41,10 @@ class ResidenceStatusChoices(models.TextChoices):
     ACTIVE = "active", _("Active")
     UNCONFIRMED = "unconfirmed", _("Unconfirmed")
     ENDED = "ended", _("Ended")
+
+
+# Where a person lives now: one such residence per person at most (``residence_one_current_per_person``).
+CURRENT_RESIDENCE_STATUSES = (ResidenceStatusChoices.ACTIVE.value, ResidenceStatusChoices.UNCONFIRMED.value)
 
 
 class LandlordQuerySet(ScopedQuerySet):
@@ -291,7 +295,7 @@ class Residence(models.Model):
             ),
             # A person lives in one place at a time; a pending report may wait beside it.
             models.UniqueConstraint(
-                fields=["person"], condition=Q(status__in=["active", "unconfirmed"]),
+                fields=["person"], condition=Q(status__in=list(CURRENT_RESIDENCE_STATUSES)),
                 name="residence_one_current_per_person",
                 violation_error_message=_("Person: already has a current residence; end it or use “moved here”."),
             ),

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from registry import audit
 
+from .extensions import plaque_facts
 from .models import Property
 
 # secrets.token_urlsafe(24): 24 random bytes, 32 URL-safe characters.
@@ -84,20 +85,7 @@ def plaque_url(prop: Property, request) -> str:
 def plaque_public_facts(prop: Property) -> dict:
     """All the public page shows: the address, the current star rating (0 = not yet rated) and the date the
     property was last checked (its latest visit or inspection). Nothing about the people who live there."""
-    from django.db.models import Max
-
-    from patrol.models import Inspection, PropertyRating, Visit
-
-    stars = PropertyRating.objects.filter(property=prop, is_current=True).values_list("stars", flat=True).first()
-    checked = [
-        Visit.objects.filter(property=prop).aggregate(last=Max("visited_on"))["last"],
-        Inspection.objects.filter(property=prop).aggregate(last=Max("inspected_on"))["last"],
-    ]
-    return {
-        "address": prop.address,
-        "stars": stars or 0,
-        "last_checked_on": max((day for day in checked if day is not None), default=None),
-    }
+    return {"address": prop.address, **plaque_facts(prop)}
 
 
 def plaque_qr_png(url: str, *, box_size: int = 10) -> bytes:

@@ -1,10 +1,19 @@
 """Reads about housing that are more than a filter."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
-from .models import Residence, Unit
+from persons.models import Employer, Person
+from registry.lookups import count_of
+from registry.roles import RoleChoices
+from registry.scoping import Scope
 
-CURRENT = ("active", "unconfirmed")
+from .models import CURRENT_RESIDENCE_STATUSES as CURRENT
+from .models import Landlord, Property, Residence, Unit
+
+# Rows of a list shown on a detail page (a landlord's properties, a property's inspections and visits); the rest
+# are a list away.
+DETAIL_ROWS = 50
 
 
 def units_with_occupancy(queryset: QuerySet[Unit]) -> QuerySet[Unit]:
@@ -15,3 +24,66 @@ def units_with_occupancy(queryset: QuerySet[Unit]) -> QuerySet[Unit]:
 def unit_occupancy(unit: Unit) -> tuple[int, int]:
     """(current occupants, capacity) of one unit."""
     return Residence.objects.filter(unit=unit, status__in=CURRENT).count(), unit.capacity
+
+
+def properties_with_totals(queryset: QuerySet[Property]) -> QuerySet[Property]:
+    """Annotate properties with ``unit_count``, ``capacity_total``, ``occupant_count`` and ``crowded``
+    (some unit houses more people than its capacity), all computed in the list's one query."""
+    units = Unit.objects.filter(property=OuterRef("pk")).order_by().values("property")
+    crowded = units_with_occupancy(Unit.objects.filter(property=OuterRef("pk"))).filter(occupants__gt=F("capacity"))
+    return queryset.annotate(
+        unit_count=count_of(Unit.objects.all(), "property"),
+        capacity_total=Coalesce(Subquery(units.annotate(n=Sum("capacity")).values("n")), 0),
+        occupant_count=count_of(Residence.objects.filter(status__in=CURRENT), "unit__property"),
+        crowded=Exists(crowded),
+    )
+
+
+# --- what persons' pages and scope learn from housing (registered in HousingConfig.ready) ------------------
+
+def landlord_scope(user) -> Scope | None:
+    """A landlord's account sees their own properties and the people living there now."""
+    landlord_id = Landlord.objects.filter(user=user).values_list("id", flat=True).first()
+    return Scope(landlord_id=landlord_id, role=RoleChoices.LANDLORD.value) if landlord_id else None
+
+
+def persons_housed_in_scope(scope: Scope):
+    """Persons a scope sees because of where they live: a station those who live or lived there (registered
+    elsewhere: a residence at one's own station of registration adds nothing, and only the others carry the
+    flag's index entries); an owner those who live at their properties now."""
+    residences = Residence.objects.filter(person=OuterRef("pk"))
+    if scope.station_ids is not None:
+        return Q(Exists(residences.filter(station_id__in=scope.station_ids, registered_elsewhere=True)))
+    current = residences.filter(status__in=CURRENT)
+    if scope.landlord_id:
+        return Q(Exists(current.filter(unit__property__landlord_id=scope.landlord_id)))
+    if scope.employer_id:
+        return Q(Exists(current.filter(unit__property__employer_id=scope.employer_id)))
+    return None
+
+
+def person_change_scope(person: Person) -> tuple:
+    """A person's change-feed scope: filed under the station they live at now (else their station of
+    registration), copied to every other station that can read them (registered there or lived there)."""
+    current = Residence.objects.filter(person_id=person.pk, status__in=CURRENT).values_list(
+        "station_id", flat=True).first()
+    lived = Residence.objects.filter(person_id=person.pk).values_list("station_id", flat=True).distinct()
+    return ((current or person.registered_station_id, None, None),
+            {person.registered_station_id, *lived} - {None})
+
+
+def person_residences(user, person: Person) -> dict:
+    """The person page's residences, newest first, within the user's scope."""
+    return {"residences": Residence.objects.visible_to(user).filter(person=person)
+            .select_related("unit__property__community", "created_by").order_by("-start_date", "-id")}
+
+
+def employer_dormitories(user, employer: Employer) -> dict:
+    """The employer page's dormitories with their units, capacity and occupants."""
+    return {"dormitories": properties_with_totals(
+        Property.objects.visible_to(user).filter(employer=employer).select_related("community")
+    ).order_by("address", "id")}
+
+
+def with_dormitory_count(queryset: QuerySet[Employer]) -> QuerySet[Employer]:
+    return queryset.annotate(dormitory_count=count_of(Property.objects.all(), "employer"))

@@ -9,36 +9,27 @@ from collections import defaultdict
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from persons.models import Person
+from persons.services import persons_anonymise
 from registry.bulk import bulk_update_rows, draw_keys, insert_objects
 from registry.services import versioned_save
 
+from .extensions import property_inputs_changed, property_stars, stars_of_property
+from .models import CURRENT_RESIDENCE_STATUSES as CURRENT
 from .models import Residence, ResidenceSourceChoices, ResidenceStatusChoices, Unit
 from .rules import next_verification_due
-
-
-def rating_refresh_on_commit(property_id: int) -> None:
-    from patrol.refresh import rating_refresh_on_commit as refresh
-
-    refresh(property_id)
-
-CURRENT = (ResidenceStatusChoices.ACTIVE, ResidenceStatusChoices.UNCONFIRMED)
 
 
 def _check_not_future(value: datetime.date, field: str, label: str, *, today: datetime.date | None = None) -> None:
     if value > (today or timezone.localdate()):
         raise ValidationError({field: _("%(label)s: cannot be in the future.") % {"label": label}})
-
-
-def current_stars(property_id: int) -> int:
-    from patrol.rating import current_stars as stars
-
-    return stars(property_id)
 
 
 def residence_check_start(*, person: Person, unit: Unit, start_date: datetime.date) -> None:
@@ -62,11 +53,11 @@ def residence_start(*, person: Person, unit: Unit, start_date: datetime.date, re
         person=person, unit=unit, start_date=start_date, reason=reason, source=source, status=status,
         reported_on=reported_on or timezone.localdate(), note=note,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        next_verification_due=next_verification_due(from_date=start_date, stars=current_stars(unit.property_id)),
+        next_verification_due=next_verification_due(from_date=start_date, stars=stars_of_property(unit.property_id)),
     )
     residence.full_clean()
     residence.save()
-    rating_refresh_on_commit(unit.property_id)
+    property_inputs_changed(unit.property_id)
     return residence
 
 
@@ -92,7 +83,7 @@ def residence_end(*, residence: Residence, end_date: datetime.date, note: str = 
         residence.note = f"{residence.note}\n{note}".strip()
     versioned_save(residence, expected_version=expected_version,
                    fields=["status", "end_date", "end_reported_on", "next_verification_due", "note"])
-    rating_refresh_on_commit(residence.unit.property_id)
+    property_inputs_changed(residence.unit.property_id)
     return residence
 
 
@@ -126,7 +117,7 @@ def residence_correct(*, residence: Residence, reason_for_change: str, expected_
         raise ValidationError({"reason_for_change": _("Reason for the correction: this field is required.")})
     if not changes:
         raise ValidationError(_("Nothing was changed: edit a date or the reason, or cancel."), code="unchanged")
-    rating_refresh_on_commit(residence.unit.property_id)  # the old unit's property, if the unit changes
+    property_inputs_changed(residence.unit.property_id)  # the old unit's property, if the unit changes
     for field, value in changes.items():
         setattr(residence, field, value)
     if "start_date" in changes:
@@ -136,7 +127,7 @@ def residence_correct(*, residence: Residence, reason_for_change: str, expected_
     residence.note = f"{residence.note}\n{_('Corrected')}: {reason_for_change.strip()}".strip()
     residence.clean()
     versioned_save(residence, expected_version=expected_version, fields=[*changes, "note", "station"])
-    rating_refresh_on_commit(residence.unit.property_id)
+    property_inputs_changed(residence.unit.property_id)
     return residence
 
 
@@ -297,11 +288,7 @@ def registrations_apply(entries: list[Registration], *, source: str = ResidenceS
                                             "version", "updated_at"])
         # Every read comes before the inserts: an import hands its COPYs to a thread (``copies_in_background``),
         # and a read would wait for them.
-        from patrol.models import PropertyRating
-
-        stars = dict(PropertyRating.objects.filter(
-            property_id__in={entry.unit.property_id for entry in todo}, is_current=True).values_list(
-            "property_id", "stars")) if todo else {}
+        stars = property_stars({entry.unit.property_id for entry in todo}) if todo else {}
         lived = _stations_lived(todo)
         residence_keys = draw_keys(Residence, len(todo))
         try:
@@ -336,7 +323,7 @@ def registrations_apply(entries: list[Registration], *, source: str = ResidenceS
                                                  defaults={"start_date": entry.start_date,
                                                            "job_title": entry.job_title})
         for property_id in sorted({e.unit.property_id for e in todo} | {r.unit.property_id for r in ended}):
-            rating_refresh_on_commit(property_id)
+            property_inputs_changed(property_id)
 
 
 def _stations_lived(entries: list[Registration]) -> dict:
@@ -372,3 +359,21 @@ def person_register(*, identity: dict, unit: Unit, start_date: datetime.date, re
                          reported_on=reported_on, employer=employer, job_title=job_title)
     registrations_apply([entry], source=source, actor=actor)
     return entry.residence
+
+
+def persons_anonymise_expired(*, today=None, batch_size: int = 1000) -> int:
+    """Anonymise persons with no current residence for the retention period (3 years by default), in
+    batches (``persons.services.persons_anonymise``). Residences stay, so counts and history are kept; the
+    audit trail is not touched. Returns how many."""
+    today = today or timezone.localdate()
+    cutoff = today - datetime.timedelta(days=settings.REGISTRY["ANONYMISE_AFTER_DAYS"])
+    current = Residence.objects.filter(person=OuterRef("pk"), status__in=CURRENT)
+    candidates = (Person.objects.filter(anonymised_at__isnull=True).exclude(Exists(current))
+                  .annotate(last_left=Max("residences__end_date"))
+                  .filter(Q(last_left__lt=cutoff) | Q(last_left__isnull=True, created_at__date__lt=cutoff)))
+    total = 0
+    while True:
+        ids = list(candidates.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return total
+        total += persons_anonymise(ids=ids)

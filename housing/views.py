@@ -1,34 +1,26 @@
-import copy
 from collections import defaultdict
 
-from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
-from django.shortcuts import redirect, render
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
-from django.views.generic import CreateView, UpdateView
 
-from patrol.models import Inspection, Visit
-from persons.models import CURRENT_RESIDENCE_STATUSES
 from registry import audit
-from registry.forms import add_service_error
-from registry.scoping import get_object_for_user, scope_for
-from registry.services import versioned_save
-from registry.views import ScopedDetailView, ScopedListView
+from registry.lookups import count_of
+from registry.scoping import get_object_for_user
+from registry.views import (
+    ScopedDetailView,
+    ScopedListView,
+    StaffCreateView,
+    StaffPageMixin,
+    StaffUpdateView,
+)
 
 from .filtersets import LandlordFilterSet, PropertyFilterSet
 from .forms import LandlordForm, PropertyForm, UnitForm
-from .models import Landlord, Property, Residence, Unit
-from .selectors import CURRENT as OCCUPYING
-from .selectors import units_with_occupancy
-
-# Inspections, visits and a landlord's properties shown on a detail page; the rest are a list away.
-DETAIL_ROWS = 50
+from .models import CURRENT_RESIDENCE_STATUSES, Landlord, Property, Residence, Unit
+from .selectors import DETAIL_ROWS, properties_with_totals, units_with_occupancy
 
 
 class PropertyOptionsView(LoginRequiredMixin, View):
@@ -69,93 +61,6 @@ class UnitOccupancyView(LoginRequiredMixin, View):
 
 
 # ---- Station staff pages: properties, units and landlords -------------------------------------------
-
-
-def count_of(queryset: QuerySet, outer: str):
-    """A correlated ``COUNT(*)`` of the rows of ``queryset`` whose ``outer`` is the outer row: no per-row query,
-    and unlike ``Count()`` over joins, several of these side by side don't multiply each other."""
-    rows = queryset.filter(**{outer: OuterRef("pk")}).order_by().values(outer)
-    return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
-
-
-def properties_with_totals(queryset: QuerySet[Property]) -> QuerySet[Property]:
-    """Annotate properties with ``unit_count``, ``capacity_total``, ``occupant_count`` and ``crowded``
-    (some unit houses more people than its capacity), all computed in the list's one query."""
-    units = Unit.objects.filter(property=OuterRef("pk")).order_by().values("property")
-    crowded = units_with_occupancy(Unit.objects.filter(property=OuterRef("pk"))).filter(occupants__gt=F("capacity"))
-    return queryset.annotate(
-        unit_count=count_of(Unit.objects.all(), "property"),
-        capacity_total=Coalesce(Subquery(units.annotate(n=Sum("capacity")).values("n")), 0),
-        occupant_count=count_of(Residence.objects.filter(status__in=OCCUPYING), "unit__property"),
-        crowded=Exists(crowded),
-    )
-
-
-class StaffPageMixin:
-    """Pages for station staff, officers, supervisors and administrators.
-
-    Landlords and employers hold some of the same view permissions for their own portal, so they are
-    refused here by the kind of scope they have rather than by a permission.
-    """
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            scope = scope_for(request.user)
-            if not (scope.is_global or scope.station_ids):
-                raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-
-class StaffFormMixin(StaffPageMixin, LoginRequiredMixin, PermissionRequiredMixin):
-    """Create and edit pages: the model permission (supervisors and portal roles lack it: 403); forms get the
-    user so that their choices stay inside the user's scope."""
-
-    success_message = ""
-
-    def get_form_kwargs(self):
-        kwargs = super().get_form_kwargs()
-        kwargs["user"] = self.request.user
-        return kwargs
-
-    def get_success_message(self):
-        return self.success_message % {"name": self.object}
-
-    def saved(self):
-        messages.success(self.request, self.get_success_message())
-        return redirect(self.get_success_url())
-
-
-class StaffCreateView(StaffFormMixin, CreateView):
-    def form_valid(self, form):
-        with transaction.atomic():
-            self.object = form.save()
-        return self.saved()
-
-
-class StaffUpdateView(StaffFormMixin, UpdateView):
-    """Edit with optimistic concurrency: the form posts the version it was loaded with; if someone saved in
-    between, ``versioned_save`` refuses, the form shows why, and nothing is written."""
-
-    def get_base_queryset(self):
-        return self.model._default_manager.all()
-
-    def get_object(self, queryset=None):
-        return get_object_for_user(self.get_base_queryset(), self.request.user, pk=self.kwargs["pk"])
-
-    def get_form_kwargs(self):
-        kwargs = super().get_form_kwargs()
-        # The form works on a copy, so the page heading keeps the saved values while errors are shown.
-        kwargs["instance"] = copy.copy(self.object)
-        return kwargs
-
-    def form_valid(self, form):
-        try:
-            versioned_save(form.instance, expected_version=form.cleaned_data["version"], fields=form.save_fields)
-        except ValidationError as exc:
-            add_service_error(form, exc)
-            return self.form_invalid(form)
-        self.object = form.instance
-        return self.saved()
 
 
 class PropertyListView(StaffPageMixin, ScopedListView):
@@ -209,10 +114,6 @@ class PropertyDetailView(StaffPageMixin, ScopedDetailView):
             units=units,
             capacity_total=sum(unit.capacity for unit in units),
             occupant_total=sum(unit.occupants for unit in units),
-            inspections=Inspection.objects.visible_to(user).filter(property=prop)
-            .select_related("inspector")[:DETAIL_ROWS],
-            visits=Visit.objects.visible_to(user).filter(property=prop)
-            .select_related("visited_by").annotate(outcome_count=Count("outcomes"))[:DETAIL_ROWS],
         )
         return context
 

@@ -5,3 +5,20 @@ from django.utils.translation import gettext_lazy as _
 class PatrolConfig(AppConfig):
     name = "patrol"
     verbose_name = _("Patrol")
+
+    def ready(self):
+        from housing import extensions as housing
+        from registry.notifications import daily_reminders
+        from registry.views import detail_context
+
+        from . import refresh, reminders, selectors
+
+        # Ratings and checks are patrol's; housing and the person page learn them here (registry/extensions.py).
+        housing.property_changed.connect(refresh.rating_refresh_on_change, dispatch_uid="patrol_rating_refresh")
+        housing.property_stars.provide(selectors.stars_of)
+        housing.plaque_facts.provide(selectors.property_public_facts)
+        housing.open_verification.provide(selectors.open_verification)
+        detail_context.register("housing.property", selectors.property_patrol_context)
+        detail_context.register("persons.person", selectors.person_patrol_context, order=20)
+        daily_reminders.register("confirmations_late", reminders.confirmations_late, order=20)
+        daily_reminders.register("permits_expiring", reminders.permits_expiring, order=30)

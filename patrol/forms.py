@@ -5,8 +5,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from persons.forms import DateInput
-from registry.forms import BootstrapFormMixin
+from registry.forms import BootstrapFormMixin, DateInput
 
 from .models import Inspection, VisitOutcomeChoices
 

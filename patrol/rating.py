@@ -14,12 +14,12 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
 from housing.models import Property, Residence, Unit
 
 from .models import Inspection, PropertyRating, VerificationRequest, VerificationRequestKind
 
 BATCH_SIZE = 5000
-CURRENT = ("active", "unconfirmed")
 
 
 _EVIDENCE = ["arrivals", "arrivals_on_time", "departures", "departures_on_time", "current_residents",

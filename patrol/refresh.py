@@ -6,6 +6,8 @@ thousand people in forty properties sends one task with forty ids, not a thousan
 
 from django.db import transaction
 
+from .tasks import properties_rate_task
+
 BATCH = 1000
 
 
@@ -22,8 +24,6 @@ def rating_refresh_on_commit(property_id: int | None) -> None:
     pending = {property_id}
 
     def flush():
-        from .tasks import properties_rate_task
-
         ids = sorted(pending)
         connection._registry_rating_refresh = None
         for first in range(0, len(ids), BATCH):
@@ -31,3 +31,8 @@ def rating_refresh_on_commit(property_id: int | None) -> None:
 
     connection._registry_rating_refresh = (pending, flush)
     transaction.on_commit(flush)
+
+
+def rating_refresh_on_change(sender, property_id: int, **kwargs) -> None:
+    """Receiver of ``housing.extensions.property_changed``."""
+    rating_refresh_on_commit(property_id)

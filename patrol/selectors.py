@@ -2,11 +2,14 @@
 
 import datetime
 
-from django.db.models import Case, CharField, IntegerField, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Exists, IntegerField, Max, OuterRef, QuerySet, Value, When
 
+from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
 from housing.models import Property, Residence
+from housing.selectors import DETAIL_ROWS
+from persons.models import Person
 
-from .services import CURRENT
+from .models import Inspection, PropertyRating, ResidencePermit, VerificationRequest, Visit, VisitOutcome
 
 
 def visit_residences(user, prop: Property) -> QuerySet[Residence]:
@@ -27,3 +30,50 @@ def with_expiry_state(queryset, today: datetime.date, soon: datetime.date):
         expiry_rank=Case(When(expires_on__lt=today, then=Value(2)), When(expires_on__lte=soon, then=Value(0)),
                          default=Value(1), output_field=IntegerField()),
     ).order_by("expiry_rank", "expires_on", "id")
+
+
+def property_patrol_context(user, prop: Property) -> dict:
+    """The property page's safety inspections and visits, newest first, within the user's scope."""
+    return {
+        "inspections": Inspection.objects.visible_to(user).filter(property=prop)
+        .select_related("inspector")[:DETAIL_ROWS],
+        "visits": Visit.objects.visible_to(user).filter(property=prop)
+        .select_related("visited_by").annotate(outcome_count=Count("outcomes"))[:DETAIL_ROWS],
+    }
+
+
+def person_patrol_context(user, person: Person) -> dict:
+    """The person page's residence permits and the outcomes of visits that checked them."""
+    return {
+        "permits": ResidencePermit.objects.visible_to(user).filter(person=person).order_by("-issued_on"),
+        "visit_outcomes": VisitOutcome.objects.visible_to(user).filter(residence__person=person)
+        .select_related("visit__property", "visit__visited_by").order_by("-visit__visited_on")[:20],
+    }
+
+
+def stars_of(property_ids) -> dict[int, int]:
+    """The current star rating of each property that has one (id -> stars), in one query."""
+    return dict(PropertyRating.objects.filter(property_id__in=property_ids, is_current=True).values_list(
+        "property_id", "stars"))
+
+
+def property_public_facts(prop: Property) -> dict:
+    """What the public plaque page shows from patrol work: the current stars (0 = not yet rated) and the date
+    the property was last checked (its latest visit or inspection)."""
+    stars = PropertyRating.objects.filter(property=prop, is_current=True).values_list("stars", flat=True).first()
+    checked = [
+        Visit.objects.filter(property=prop).aggregate(last=Max("visited_on"))["last"],
+        Inspection.objects.filter(property=prop).aggregate(last=Max("inspected_on"))["last"],
+    ]
+    return {
+        "stars": stars or 0,
+        "last_checked_on": max((day for day in checked if day is not None), default=None),
+    }
+
+
+def open_verification(escalated: bool):
+    """A property (the outer query's row) has an open re-verification request (escalated, if asked)."""
+    requests = VerificationRequest.objects.filter(property=OuterRef("pk"), closed_on__isnull=True)
+    if escalated:
+        requests = requests.filter(escalated_on__isnull=False)
+    return Exists(requests)

@@ -13,6 +13,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from housing.extensions import property_inputs_changed
+from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
 from housing.models import Property, Residence, ResidenceStatusChoices
 from housing.rules import next_verification_due
 from housing.services import residence_end
@@ -31,14 +33,6 @@ from .models import (
     VisitOutcomeChoices,
 )
 from .rating import current_stars
-
-CURRENT = (ResidenceStatusChoices.ACTIVE, ResidenceStatusChoices.UNCONFIRMED)
-
-
-def _enqueue_rating(property_id: int) -> None:
-    from .refresh import rating_refresh_on_commit
-
-    rating_refresh_on_commit(property_id)
 
 
 def visit_check(*, prop: Property, visited_on: datetime.date, outcomes: dict) -> None:
@@ -98,7 +92,7 @@ def visit_record(*, prop: Property, visited_on: datetime.date, actor, outcomes: 
             residence.status = ResidenceStatusChoices.UNCONFIRMED
             versioned_save(residence, expected_version=None, fields=["status"])
     VerificationRequest.objects.filter(property=prop, closed_on__isnull=True).update(closed_on=visited_on)
-    _enqueue_rating(prop.pk)
+    property_inputs_changed(prop.pk)
     return visit
 
 
@@ -114,7 +108,7 @@ def inspection_record(*, prop: Property, inspected_on: datetime.date, inspector,
                             **{item: bool(items[item]) for item in Inspection.CHECKLIST})
     inspection.full_clean()
     inspection.save()
-    _enqueue_rating(prop.pk)
+    property_inputs_changed(prop.pk)
     return inspection
 
 

@@ -39,8 +39,9 @@ def verification_sweep_task() -> dict:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=900, time_limit=960, **RETRY)
 def reminders_send_task() -> dict:
-    """Daily: reports waiting, late confirmations, expiring permits, waiting appeals; each sent once."""
-    from .reminders import reminders_send
+    """Daily: every app's reminders (reports waiting, late confirmations, expiring permits, waiting appeals:
+    ``registry.notifications.daily_reminders``); each sent once."""
+    from registry.notifications import reminders_send
 
     with audit_context(via="task"), recorded("reminders_send") as run_log:
         result = reminders_send()

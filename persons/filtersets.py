@@ -2,9 +2,9 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from registry.filtersets import RegistryFilterSet
+from registry.filtersets import RegistryFilterSet, choices_in_scope
 
-from .models import Employer, Person
+from .models import Employer, Employment, Person
 from .selectors import person_search
 
 
@@ -47,3 +47,14 @@ class EmployerFilterSet(RegistryFilterSet):
             return queryset
         return queryset.filter(Q(name__icontains=text) | Q(uscc__istartswith=text)
                                | Q(contact_name__startswith=text) | Q(contact_phone__endswith=text))
+
+
+class EmploymentFilterSet(RegistryFilterSet):
+    """Employments by person and employer, with choices only within the caller's scope."""
+
+    person = django_filters.ModelChoiceFilter(queryset=choices_in_scope(Person))
+    employer = django_filters.ModelChoiceFilter(queryset=choices_in_scope(Employer))
+
+    class Meta:
+        model = Employment
+        fields = ["person", "employer"]

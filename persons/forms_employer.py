@@ -3,8 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from housing.forms import NamedErrorsMixin, StationFormMixin, VersionedFormMixin
-from registry.forms import BootstrapFormMixin
+from registry.forms import BootstrapFormMixin, NamedErrorsMixin, StationFormMixin, VersionedFormMixin
 
 from .models import Employer
 

@@ -26,8 +26,6 @@ from .validators import (
     validate_uscc,
 )
 
-CURRENT_RESIDENCE_STATUSES = ("active", "unconfirmed")
-
 
 @functools.lru_cache(maxsize=100_000)
 def name_pinyin(name: str) -> tuple[str, str]:
@@ -172,22 +170,13 @@ def sync_derived_columns(instance, update_fields):
 
 class PersonQuerySet(ScopedQuerySet):
     def scope_filter(self, scope):
-        from housing.models import Residence
-
-        residences = Residence.objects.filter(person=OuterRef("pk"))
+        # Where a person lives, or lived, adds to this: ``housing`` registers that condition (scope_conditions).
         if scope.station_ids is not None:
-            # Lived here, registered elsewhere: a residence at one's own station of registration adds
-            # nothing to the first test, and only the others carry the flag's index entries.
-            return Q(registered_station_id__in=scope.station_ids) | Q(
-                Exists(residences.filter(station_id__in=scope.station_ids, registered_elsewhere=True))
-            )
-        current = residences.filter(status__in=CURRENT_RESIDENCE_STATUSES)
-        if scope.landlord_id:
-            return Q(Exists(current.filter(unit__property__landlord_id=scope.landlord_id)))
+            return Q(registered_station_id__in=scope.station_ids)
         if scope.employer_id:
             employed = Employment.objects.filter(person=OuterRef("pk"), employer_id=scope.employer_id,
                                                  end_date__isnull=True)
-            return Q(Exists(current.filter(unit__property__employer_id=scope.employer_id))) | Q(Exists(employed))
+            return Q(Exists(employed))
         return None
 
     def by_document(self, document_type: str, number: str, country: str = ""):
@@ -248,19 +237,8 @@ class Person(PersonRecord):
     def get_audit_station_id(self):
         return self.registered_station_id
 
-    def get_change_scope(self):
-        from housing.models import Residence
-
-        current = Residence.objects.filter(person_id=self.pk, status__in=("active", "unconfirmed")).values_list(
-            "station_id", flat=True).first()
-        return current or self.registered_station_id, None, None
-
-    def get_change_other_station_ids(self):
-        """Every station that can read this person (see ``scope_filter``): registered there or lived there."""
-        from housing.models import Residence
-
-        lived = Residence.objects.filter(person_id=self.pk).values_list("station_id", flat=True).distinct()
-        return {self.registered_station_id, *lived} - {None}
+    # The change feed files a person under the station they live at now and copies it to every station that can
+    # read them: ``housing`` knows where they live and registers that (registry.changes.change_scopes).
 
     def clean(self):
         self.clean_values()

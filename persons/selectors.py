@@ -8,9 +8,12 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Length, Reverse, Substr
 
 from registry.lookups import AnyOf
+from registry.models import AuditAction, AuditEvent
+from registry.roles import RoleChoices
+from registry.scoping import Scope
 
 from .choices import DocumentTypeChoices
-from .models import Person
+from .models import Employer, Person
 from .validators import normalize_document_number
 
 _CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134f]")
@@ -204,23 +207,17 @@ def _mixed_pinyin(text: str) -> list[Q]:
 ACCESS_LOG_LIMIT = 50
 
 
-def person_detail_context(user, person: Person) -> dict:
-    """Everything the person page shows beside the identity, each part narrowed to the user's scope."""
-    from housing.models import Residence
-    from patrol.models import ResidencePermit, VisitOutcome
-    from registry.models import AuditAction, AuditEvent
+def person_access_log(user, person: Person) -> dict:
+    """Who viewed or unmasked the person's record, newest first, for those allowed to see it."""
+    if not user.has_perm("persons.view_access_log"):
+        return {}
+    return {"access_log": AuditEvent.objects.filter(
+        object_type=person._meta.label_lower, object_id=str(person.pk),
+        action__in=[AuditAction.VIEW, AuditAction.UNMASK],
+    ).order_by("-at")[:ACCESS_LOG_LIMIT]}
 
-    context = {
-        "residences": Residence.objects.visible_to(user).filter(person=person)
-        .select_related("unit__property__community", "created_by").order_by("-start_date", "-id"),
-        "employments": person.employments.visible_to(user).select_related("employer").order_by("-start_date"),
-        "permits": ResidencePermit.objects.visible_to(user).filter(person=person).order_by("-issued_on"),
-        "visit_outcomes": VisitOutcome.objects.visible_to(user).filter(residence__person=person)
-        .select_related("visit__property", "visit__visited_by").order_by("-visit__visited_on")[:20],
-    }
-    if user.has_perm("persons.view_access_log"):
-        context["access_log"] = AuditEvent.objects.filter(
-            object_type=person._meta.label_lower, object_id=str(person.pk),
-            action__in=[AuditAction.VIEW, AuditAction.UNMASK],
-        ).order_by("-at")[:ACCESS_LOG_LIMIT]
-    return context
+
+def employer_scope(user) -> Scope | None:
+    """An employer's account sees its own record, its dormitories and its current employees."""
+    employer_id = Employer.objects.filter(user=user).values_list("id", flat=True).first()
+    return Scope(employer_id=employer_id, role=RoleChoices.EMPLOYER.value) if employer_id else None

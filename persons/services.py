@@ -1,9 +1,12 @@
 """Writes and audited reads of persons. Views, the API, imports and tasks all call these."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registry import audit
+from registry.models import AuditAction
 
 from .models import Person
 
@@ -32,51 +35,28 @@ def person_unmask(*, user, person: Person, reason: str, via: str) -> str:
     return person.document_number
 
 
-def persons_anonymise_expired(*, today=None, batch_size: int = 1000) -> int:
-    """Anonymise persons with no current residence for the retention period (3 years by default).
-
-    Name, document number, phone, place of household registration and occupation are replaced;
-    residences stay, so counts and history are kept. The audit trail is not touched.
-    """
-    import datetime
-
-    from django.conf import settings
-    from django.db import transaction
-    from django.db.models import Exists, Max, OuterRef, Q
-    from django.utils import timezone
-
-    from housing.models import Residence
-    from registry.models import AuditAction
-
-    today = today or timezone.localdate()
-    cutoff = today - datetime.timedelta(days=settings.REGISTRY["ANONYMISE_AFTER_DAYS"])
-    current = Residence.objects.filter(person=OuterRef("pk"), status__in=["active", "unconfirmed"])
-    candidates = (Person.objects.filter(anonymised_at__isnull=True).exclude(Exists(current))
-                  .annotate(last_left=Max("residences__end_date"))
-                  .filter(Q(last_left__lt=cutoff) | Q(last_left__isnull=True, created_at__date__lt=cutoff)))
-    total = 0
-    while True:
-        ids = list(candidates.values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            return total
-        with transaction.atomic():
-            people = list(Person.objects.select_for_update().filter(pk__in=ids))
-            now = timezone.now()
-            for person in people:
-                placeholder = f"ANON{person.pk:014d}"
-                person.name = ANONYMOUS_NAME
-                person.document_type = "passport"
-                person.document_country = "XXX"
-                person.document_number = placeholder
-                person.document_hash = Person.document_key("passport", placeholder, "XXX")
-                person.sync_document_columns()
-                person.phone = person.hukou_address = person.occupation = ""
-                person.name_pinyin, person.name_initials = ANONYMOUS_PINYIN
-                person.anonymised_at = now
-            Person.objects.bulk_update(people, ["name", "document_type", "document_country", "document_number",
-                                                "document_hash", "document_head_hash", "document_tail_hash",
-                                                "phone", "hukou_address",
-                                                "occupation", "name_pinyin", "name_initials", "anonymised_at"])
-            audit.record(action=AuditAction.UPDATE, object_type="persons.person", object_id="",
-                         changes={"anonymised": len(people), "ids": ids}, reason="retention", via="task")
-        total += len(people)
+def persons_anonymise(*, ids: list[int]) -> int:
+    """Anonymise these persons: name, document number, phone, place of household registration and
+    occupation are replaced, in one statement, and the batch is audited as one event. Who is due is decided
+    by the retention rule (``housing.services.persons_anonymise_expired``). Returns how many."""
+    with transaction.atomic():
+        people = list(Person.objects.select_for_update().filter(pk__in=ids))
+        now = timezone.now()
+        for person in people:
+            placeholder = f"ANON{person.pk:014d}"
+            person.name = ANONYMOUS_NAME
+            person.document_type = "passport"
+            person.document_country = "XXX"
+            person.document_number = placeholder
+            person.document_hash = Person.document_key("passport", placeholder, "XXX")
+            person.sync_document_columns()
+            person.phone = person.hukou_address = person.occupation = ""
+            person.name_pinyin, person.name_initials = ANONYMOUS_PINYIN
+            person.anonymised_at = now
+        Person.objects.bulk_update(people, ["name", "document_type", "document_country", "document_number",
+                                            "document_hash", "document_head_hash", "document_tail_hash",
+                                            "phone", "hukou_address",
+                                            "occupation", "name_pinyin", "name_initials", "anonymised_at"])
+        audit.record(action=AuditAction.UPDATE, object_type="persons.person", object_id="",
+                     changes={"anonymised": len(people), "ids": ids}, reason="retention", via="task")
+    return len(people)

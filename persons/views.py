@@ -8,7 +8,7 @@ from registry.views import ScopedDetailView, ScopedListView
 from .filtersets import PersonFilterSet
 from .forms import UnmaskForm
 from .models import Person
-from .selectors import person_detail_context
+from .selectors import person_access_log
 from .services import person_unmask
 
 
@@ -39,7 +39,10 @@ class PersonDetailView(ScopedDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.setdefault("unmask_form", UnmaskForm())
-        context.update(person_detail_context(self.request.user, self.object))
+        # Residences, permits and visits come from the apps that hold them (registry.views.detail_context).
+        context["employments"] = (self.object.employments.visible_to(self.request.user).select_related("employer")
+                                  .order_by("-start_date"))
+        context.update(person_access_log(self.request.user, self.object))
         return context
 
 

@@ -5,9 +5,8 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from housing.models import Property
-from housing.views import StaffCreateView, StaffPageMixin, StaffUpdateView, count_of, properties_with_totals
-from registry.views import ScopedDetailView, ScopedListView
+from registry.lookups import count_of
+from registry.views import ScopedDetailView, ScopedListView, StaffCreateView, StaffPageMixin, StaffUpdateView
 
 from .filtersets import EmployerFilterSet
 from .forms_employer import EmployerForm
@@ -25,8 +24,8 @@ class EmployerListView(StaffPageMixin, ScopedListView):
         return Employer.objects.only(
             "id", "name", "uscc", "address", "contact_name", "contact_phone", "user_id",
         ).annotate(
+            # Dormitories are housing's: it adds their count (registry.views.list_annotations).
             employee_count=count_of(Employment.objects.filter(end_date__isnull=True), "employer"),
-            dormitory_count=count_of(Property.objects.all(), "employer"),
         )
 
 
@@ -40,9 +39,7 @@ class EmployerDetailView(StaffPageMixin, ScopedDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, employer = self.request.user, self.object
-        context["dormitories"] = properties_with_totals(
-            Property.objects.visible_to(user).filter(employer=employer).select_related("community")
-        ).order_by("address", "id")
+        # The dormitories come from housing (registry.views.detail_context).
         # An employee may live and be registered elsewhere: link to their page only where the user may see it.
         employees = (
             Employment.objects.visible_to(user)

@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = _("Landlord and employer portal")
+
+    def ready(self):
+        from registry.notifications import daily_reminders
+
+        from . import reminders
+
+        # Beside patrol's (the task's result lists the kinds in this order).
+        daily_reminders.register("submissions_waiting", reminders.submissions_waiting, order=10)
+        daily_reminders.register("appeals_waiting", reminders.appeals_waiting, order=40)

@@ -7,9 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from housing.models import ResidenceReasonChoices
 from persons.choices import DocumentTypeChoices, SexChoices
-from persons.forms import DateInput
 from persons.validators import normalize_phone, validate_document, validate_person_name
-from registry.forms import BootstrapFormMixin
+from registry.forms import BootstrapFormMixin, DateInput
 
 from .models import RatingComponentChoices
 

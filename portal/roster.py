@@ -28,8 +28,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from housing.extensions import property_inputs_changed
 from housing.import_sheet import MAX_ROWS as IMPORT_MAX_ROWS
 from housing.import_sheet import header_aliases
+from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
 from housing.models import Property, Residence, ResidenceReasonChoices, ResidenceSourceChoices, Unit
 from housing.services import person_register, residence_end, residence_move
 from persons.choices import DocumentTypeChoices
@@ -46,7 +48,7 @@ from registry.crypto import decrypt, encrypt, mask
 from registry.tabular import ImportFileError, cell_text, csv_rows, normal_header, xlsx_rows
 
 from .models import Submission, SubmissionKindChoices
-from .services import CURRENT, _enqueue_rating, submission_report_arrival, submission_report_departure
+from .services import submission_report_arrival, submission_report_departure
 
 MAX_LINES = 2_000
 MAX_TEXT_CHARS = 200_000
@@ -497,7 +499,7 @@ def roster_apply(*, prop: Property, diff: RosterDiff, actor, date: datetime.date
     else:
         _register(prop=prop, actor=actor, date=date, reason=reason, departures=departures, moves=moves,
                   arrivals=arrivals)
-        _enqueue_rating(prop.pk)
+        property_inputs_changed(prop.pk)
     return {"arrivals": len(arrivals), "departures": len(departures), "moves": len(moves)}
 
 

@@ -14,10 +14,13 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from housing.extensions import property_inputs_changed
+from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
 from housing.models import Property, Residence, ResidenceSourceChoices, ResidenceStatusChoices, Unit
 from housing.rules import next_verification_due
-from housing.services import current_stars, person_register, residence_end
+from housing.services import person_register, residence_end
 from patrol.models import PropertyRating, VerificationRequest, VerificationRequestKind
+from patrol.rating import current_stars
 from persons.choices import DocumentTypeChoices
 from persons.models import Person
 from persons.validators import document_birth_date, document_sex, normalize_phone, validate_person_name
@@ -32,8 +35,6 @@ from .models import (
     SubmissionStatusChoices,
 )
 
-CURRENT = (ResidenceStatusChoices.ACTIVE, ResidenceStatusChoices.UNCONFIRMED)
-
 
 def _deadline_days() -> int:
     return settings.REGISTRY["REPORT_DEADLINE_DAYS"]
@@ -42,12 +43,6 @@ def _deadline_days() -> int:
 def _check_date(value: datetime.date, *, field: str = "date") -> None:
     if value > timezone.localdate():
         raise ValidationError({field: _("Date: cannot be in the future.")})
-
-
-def _enqueue_rating(property_id: int) -> None:
-    from patrol.services import _enqueue_rating as enqueue
-
-    enqueue(property_id)
 
 
 def _owner_source(prop: Property) -> str:
@@ -247,7 +242,7 @@ def submission_approve(*, submission: Submission, actor, expected_version: int |
     versioned_save(submission, expected_version=None,
                    fields=["status", "decided_by", "decided_at", "residence"])
     _tell_submitter(submission)
-    _enqueue_rating(prop.pk)
+    property_inputs_changed(prop.pk)
     return submission
 
 
@@ -322,7 +317,7 @@ def occupants_confirm(*, prop: Property, actor, still_living: set[int],
     if counts["verified"]:
         VerificationRequest.objects.filter(property=prop, kind=VerificationRequestKind.OWNER_CONFIRMATION,
                                            closed_on__isnull=True).update(closed_on=today)
-        _enqueue_rating(prop.pk)
+        property_inputs_changed(prop.pk)
     return counts
 
 
@@ -366,5 +361,5 @@ def appeal_answer(*, appeal: RatingAppeal, actor, accepted: bool, answer: str,
         notify(user=appeal.created_by, key=f"appeal:{appeal.pk}:answered", kind="appeal_answered", title=title,
                body=answer, url=reverse("portal:property_detail", args=[appeal.property_id]))
     if accepted:
-        _enqueue_rating(appeal.property_id)
+        property_inputs_changed(appeal.property_id)
     return appeal

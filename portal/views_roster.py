@@ -17,8 +17,7 @@ from django.views import View
 
 from housing.models import ResidenceReasonChoices
 from patrol.views import PropertyWorkView
-from persons.forms import DateInput
-from registry.forms import BootstrapFormMixin, add_service_error
+from registry.forms import BootstrapFormMixin, DateInput, add_service_error
 
 from .roster import (
     MAX_LINES,

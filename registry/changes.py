@@ -10,7 +10,13 @@ numbers a bounded batch; a burst (an import) is numbered by ``changes_settle`` i
 
 from django.db import connection, transaction
 
+from .extensions import ExtensionPoint
 from .models import ChangeAction, ChangeLog
+
+# model label -> ``function(instance) -> ((station_id, landlord_id, employer_id), other station ids)``: the feed
+# scope of a record whose readers only an app above the model's knows (a person is read where they live or
+# lived). Without one, the record's ``get_change_scope()`` says.
+change_scopes = ExtensionPoint("change feed scopes")
 
 _LOCK_KEY = 0x52454749  # "REGI": the PostgreSQL advisory lock that serialises the sequencer
 
@@ -37,16 +43,15 @@ def _change_rows(instance, action: str, scope: tuple | None = None) -> list[dict
     """The feed rows for one change: one filed under its scope, plus a copy for each other station that
     may still read the record (a person's earlier stations), so that station's feed stays complete.
     ``scope`` is ``((station, landlord, employer), other station ids)``; by default the record says."""
-    if scope is not None:
-        (station_id, landlord_id, employer_id), others = scope
-    else:
-        if hasattr(instance, "get_change_scope"):
-            station_id, landlord_id, employer_id = instance.get_change_scope()
+    if scope is None:
+        provider = change_scopes.first(instance._meta.label_lower)
+        if provider is not None:
+            scope = provider(instance)
+        elif hasattr(instance, "get_change_scope"):
+            scope = (instance.get_change_scope(), ())
         else:
-            station_id, landlord_id, employer_id = (
-                getattr(instance, "get_audit_station_id", lambda: None)(), None, None)
-        also = getattr(instance, "get_change_other_station_ids", None)
-        others = also() if also else ()
+            scope = ((getattr(instance, "get_audit_station_id", lambda: None)(), None, None), ())
+    (station_id, landlord_id, employer_id), others = scope
     entry = {"object_type": instance._meta.label_lower, "object_id": str(instance.pk), "action": action,
              "version": getattr(instance, "version", None) if action != ChangeAction.DELETE else None}
     rows = [{**entry, "station_id": station_id, "landlord_id": landlord_id, "employer_id": employer_id}]

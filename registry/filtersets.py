@@ -11,6 +11,8 @@ from django.utils.functional import lazy
 from django_filters.filterset import FilterSetMetaclass
 from django_filters.utils import label_for_filter
 
+from .scoping import scoped_choices
+
 
 class _LazyLabels(FilterSetMetaclass):
     """After django-filter has built ``base_filters``, give the automatic ones lazy labels."""
@@ -28,3 +30,13 @@ class _LazyLabels(FilterSetMetaclass):
 
 class RegistryFilterSet(django_filters.FilterSet, metaclass=_LazyLabels):
     pass
+
+
+def choices_in_scope(queryset_or_model):
+    """A filter's ``queryset``: the rows the requesting user may pick (``scoped_choices``); none without a
+    request, as when the OpenAPI schema is generated."""
+
+    def choices(request):
+        return scoped_choices(queryset_or_model, request.user if request else None)
+
+    return choices

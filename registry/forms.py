@@ -5,6 +5,16 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .models import Station
+from .scoping import scoped_choices
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
 
 def add_service_error(form, exc: ValidationError) -> None:
     """Attach a service's ValidationError to the form: on its field when the form has one, else on top."""
@@ -67,6 +77,46 @@ class BootstrapFormMixin:
                     widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
                 widget.attrs["aria-invalid"] = "true"
                 widget.attrs["aria-describedby"] = f"id_{self.add_prefix(name)}_error"
+
+
+class NamedErrorsMixin:
+    """Generic errors name their field, like the model rules do: "Address: this field is required."."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            label = field.label or ""
+            field.error_messages["required"] = _("%(label)s: this field is required.") % {"label": label}
+            if "invalid_choice" in field.error_messages:
+                field.error_messages["invalid_choice"] = _(
+                    "%(label)s: choose one of the options offered.") % {"label": label}
+
+
+class VersionedFormMixin:
+    """Edit forms post back the version they were loaded with; ``versioned_save`` compares it."""
+
+    def add_version_field(self):
+        if self.instance.pk:
+            self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput())
+            self.initial["version"] = self.instance.version
+
+
+class StationFormMixin:
+    """New records belong to a station: the user's own, or one they choose when their scope has several."""
+
+    def setup_station(self, user):
+        if "station" not in self.fields:
+            return
+        stations = scoped_choices(Station, user).order_by("name")
+        if self.instance.pk:
+            del self.fields["station"]  # a record does not change station by editing it
+            return
+        only = list(stations[:2])
+        if len(only) == 1:
+            del self.fields["station"]
+            self.instance.station = only[0]
+        else:
+            self.fields["station"].queryset = stations
 
 
 class ApiTokenForm(BootstrapFormMixin, forms.Form):

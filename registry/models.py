@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .roles import STATION_ROLES, RoleChoices
+from .scoping import StationScopedQuerySet
 
 
 class District(models.Model):
@@ -22,6 +23,10 @@ class District(models.Model):
         return self.name
 
 
+class StationQuerySet(StationScopedQuerySet):
+    station_field = "pk"
+
+
 class Station(models.Model):
     """A community police station (派出所) within a district."""
 
@@ -29,6 +34,8 @@ class Station(models.Model):
                                  verbose_name=_("district"))
     code = models.CharField(_("code"), max_length=12, unique=True)
     name = models.CharField(_("name"), max_length=100)
+
+    objects = StationQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -46,6 +53,8 @@ class Community(models.Model):
                                 verbose_name=_("station"))
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
+
+    objects = StationScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

@@ -10,7 +10,17 @@ from dataclasses import dataclass
 from django.db import models
 from django.shortcuts import get_object_or_404
 
+from .extensions import ExtensionPoint
 from .roles import STATION_ROLES, RoleChoices
+
+# role -> ``function(user) -> Scope``: the scope of an owner's account (a landlord, an employer), which only the
+# app that holds the owners' records can find; registered by that app.
+owner_scopes = ExtensionPoint("owner scopes")
+
+# model label -> ``function(scope) -> Q | None``: more of a model's rows that a scope may see, known only to an
+# app above the model's (a person's residences make them visible where they live). OR-ed with the model's own
+# ``scope_filter``.
+scope_conditions = ExtensionPoint("scope conditions")
 
 
 @dataclass(frozen=True)
@@ -52,16 +62,9 @@ def _compute_scope(user) -> Scope:
     if role == RoleChoices.SUPERVISOR and profile.district_id:
         ids = Station.objects.filter(district_id=profile.district_id).values_list("id", flat=True)
         return Scope(station_ids=frozenset(ids), role=role)
-    if role == RoleChoices.LANDLORD:
-        from housing.models import Landlord
-
-        landlord_id = Landlord.objects.filter(user=user).values_list("id", flat=True).first()
-        return Scope(landlord_id=landlord_id, role=role) if landlord_id else NO_SCOPE
-    if role == RoleChoices.EMPLOYER:
-        from persons.models import Employer
-
-        employer_id = Employer.objects.filter(user=user).values_list("id", flat=True).first()
-        return Scope(employer_id=employer_id, role=role) if employer_id else NO_SCOPE
+    resolver = owner_scopes.first(role)
+    if resolver is not None:
+        return resolver(user) or NO_SCOPE
     return NO_SCOPE
 
 
@@ -89,7 +92,33 @@ class ScopedQuerySet(models.QuerySet):
         if scope.is_empty:
             return self.none()
         condition = self.scope_filter(scope)
+        for extra in scope_conditions(self.model._meta.label_lower):
+            more = extra(scope)
+            if more is not None:
+                condition = more if condition is None else condition | more
         return self.none() if condition is None else self.filter(condition)
+
+
+class StationScopedQuerySet(ScopedQuerySet):
+    """Rows that belong to a station through ``station_field``: the stations of the user's scope."""
+
+    station_field = "station_id"
+
+    def scope_filter(self, scope):
+        if scope.station_ids is not None:
+            return models.Q(**{f"{self.station_field}__in": scope.station_ids})
+        return None
+
+
+def scoped_choices(queryset_or_model, user):
+    """What a user may pick in a form field, a filter or a serializer field: the rows in their scope (none
+    without a user, as when a FilterSet is built for the OpenAPI schema). A queryset is copied first, so one
+    defined once (at import) never keeps the rows read for another user."""
+    if isinstance(queryset_or_model, type):
+        queryset = queryset_or_model._default_manager.all()
+    else:
+        queryset = queryset_or_model.all()
+    return queryset.visible_to(user) if user is not None else queryset.none()
 
 
 def get_object_for_user(queryset_or_model, user, **lookup):

@@ -1,10 +1,26 @@
 """Shared base views: every list and detail page goes through the user's scope."""
 
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied
-from django.views.generic import DetailView, ListView
+import copy
 
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import redirect
+from django.views.generic import CreateView, DetailView, ListView, UpdateView
+
+from .extensions import ExtensionPoint
+from .forms import add_service_error
 from .scoping import get_object_for_user, scope_for
+from .services import versioned_save
+
+# model label -> ``function(user, obj) -> dict``: more of a record's page, from the apps above the model's
+# (a person's residences, permits and visits; a property's inspections). Merged into the detail page's context.
+detail_context = ExtensionPoint("detail page context")
+
+# model label -> ``function(queryset) -> queryset``: columns of a list page that an app above the model's
+# computes (an employer's dormitories), added to the list's one query.
+list_annotations = ExtensionPoint("list page annotations")
 
 
 class ScopedMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -44,6 +60,8 @@ class ScopedListView(ScopedMixin, ListView):
 
     def get_queryset(self):
         queryset = super().get_queryset()
+        for annotate in list_annotations(self.model._meta.label_lower):
+            queryset = annotate(queryset)
         if self.filterset_class is not None:
             self.filterset = self.filterset_class(self.request.GET or None, queryset=queryset,
                                                   request=self.request)
@@ -75,3 +93,76 @@ class ScopedListView(ScopedMixin, ListView):
 class ScopedDetailView(ScopedMixin, DetailView):
     def get_object(self, queryset=None):
         return get_object_for_user(self.get_base_queryset(), self.request.user, pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        for provide in detail_context(self.model._meta.label_lower):
+            context.update(provide(self.request.user, self.object))
+        return context
+
+
+class StaffPageMixin:
+    """Pages for station staff, officers, supervisors and administrators.
+
+    Landlords and employers hold some of the same view permissions for their own portal, so they are
+    refused here by the kind of scope they have rather than by a permission.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            scope = scope_for(request.user)
+            if not (scope.is_global or scope.station_ids):
+                raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class StaffFormMixin(StaffPageMixin, LoginRequiredMixin, PermissionRequiredMixin):
+    """Create and edit pages: the model permission (supervisors and portal roles lack it: 403); forms get the
+    user so that their choices stay inside the user's scope."""
+
+    success_message = ""
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["user"] = self.request.user
+        return kwargs
+
+    def get_success_message(self):
+        return self.success_message % {"name": self.object}
+
+    def saved(self):
+        messages.success(self.request, self.get_success_message())
+        return redirect(self.get_success_url())
+
+
+class StaffCreateView(StaffFormMixin, CreateView):
+    def form_valid(self, form):
+        with transaction.atomic():
+            self.object = form.save()
+        return self.saved()
+
+
+class StaffUpdateView(StaffFormMixin, UpdateView):
+    """Edit with optimistic concurrency: the form posts the version it was loaded with; if someone saved in
+    between, ``versioned_save`` refuses, the form shows why, and nothing is written."""
+
+    def get_base_queryset(self):
+        return self.model._default_manager.all()
+
+    def get_object(self, queryset=None):
+        return get_object_for_user(self.get_base_queryset(), self.request.user, pk=self.kwargs["pk"])
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        # The form works on a copy, so the page heading keeps the saved values while errors are shown.
+        kwargs["instance"] = copy.copy(self.object)
+        return kwargs
+
+    def form_valid(self, form):
+        try:
+            versioned_save(form.instance, expected_version=form.cleaned_data["version"], fields=form.save_fields)
+        except ValidationError as exc:
+            add_service_error(form, exc)
+            return self.form_invalid(form)
+        self.object = form.instance
+        return self.saved()

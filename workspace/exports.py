@@ -56,7 +56,8 @@ def _document(unmask: bool):
 
 def _person_queryset(user, unmask: bool) -> QuerySet:
     from housing.models import Residence
-    from persons.models import CURRENT_RESIDENCE_STATUSES, Person
+    from housing.models import CURRENT_RESIDENCE_STATUSES
+    from persons.models import Person
 
     # Where each person lives now, if that is inside the user's scope: one query per chunk of rows.
     current = (Residence.objects.visible_to(user).filter(status__in=CURRENT_RESIDENCE_STATUSES)
@@ -107,7 +108,7 @@ def _person_columns(unmask: bool) -> list[ExportColumn]:
 
 def _property_queryset(user, unmask: bool) -> QuerySet:
     from housing.models import Property
-    from housing.views import properties_with_totals
+    from housing.selectors import properties_with_totals
 
     return properties_with_totals(Property.objects.visible_to(user).select_related("community", "landlord", "employer"))
 
@@ -136,7 +137,7 @@ def _property_columns(unmask: bool) -> list[ExportColumn]:
 
 def _landlord_queryset(user, unmask: bool) -> QuerySet:
     from housing.models import Landlord, Property
-    from housing.views import count_of
+    from registry.lookups import count_of
 
     return Landlord.objects.visible_to(user).annotate(property_count=count_of(Property.objects.all(), "landlord"))
 

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+import housing.urls_register
+import persons.urls
 from housing.views_plaque import plaque_public
 from registry.api.views import ApiNotFoundView
 
@@ -16,7 +18,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("persons/", include("persons.urls")),
+    # Registering a resident is housing's page, named and placed beside the person pages.
+    path("persons/", include(([*housing.urls_register.urlpatterns, *persons.urls.urlpatterns], "persons"))),
     path("housing/", include("housing.urls")),
     path("residences/", include("housing.urls_residence")),
     path("imports/", include("housing.urls_import")),
@@ -27,8 +30,9 @@ urlpatterns = [
     path("notifications/", include("registry.urls_notifications")),
     path("account/tokens/", include("registry.urls_tokens")),
     path("api/v1/", include(("registry.api.urls", "registry-api"), namespace="registry-api")),
-    path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),
+    # Housing's first: its POST persons/register/ would otherwise meet the persons' detail route (persons/<pk>/).
     path("api/v1/", include(("housing.api.urls", "housing-api"), namespace="housing-api")),
+    path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),
     path("api/v1/", include(("portal.api.urls", "portal-api"), namespace="portal-api")),
     path("api/v1/", include(("patrol.api.urls", "patrol-api"), namespace="patrol-api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -2,8 +2,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from housing.models import Landlord, Property, Residence, ResidenceReasonChoices, Unit
-from persons.models import Employer
-from registry.api.serializers import ModelCleanSerializer
+from persons.choices import DocumentTypeChoices
+from persons.models import Employer, Person
+from registry.api.serializers import ModelCleanSerializer, ScopedRelatedField, limit_choices_to_scope
+from registry.models import Community, Station
 
 
 class LandlordSerializer(ModelCleanSerializer):
@@ -18,47 +20,23 @@ class LandlordSerializer(ModelCleanSerializer):
         extra_kwargs = {"document_country": {"required": False}}
 
     def get_fields(self):
-        fields = super().get_fields()
-        _limit_station_choices(self, fields)
-        return fields
+        return limit_choices_to_scope(self, super().get_fields(), station=Station)
 
 
-def _limit_station_choices(serializer, fields):
-    from registry.models import Station
-    from registry.scoping import scope_for
-
-    request = serializer.context.get("request")
-    if request is None or "station" not in fields or fields["station"].read_only:
-        return
-    scope = scope_for(request.user)
-    fields["station"].queryset = (Station.objects.all() if scope.is_global
-                                  else Station.objects.filter(pk__in=scope.station_ids or ()))
+class ScopedLandlordField(ScopedRelatedField):
+    choices = Landlord
 
 
-class _ScopedRelated(serializers.PrimaryKeyRelatedField):
-    model = None
-
-    def get_queryset(self):
-        return self.model.objects.visible_to(self.context["request"].user)
+class ScopedEmployerField(ScopedRelatedField):
+    choices = Employer
 
 
-class ScopedLandlordField(_ScopedRelated):
-    model = Landlord
+class ScopedCommunityField(ScopedRelatedField):
+    choices = Community.objects.order_by("name")
 
 
-class ScopedEmployerField(_ScopedRelated):
-    model = Employer
-
-
-class ScopedCommunityField(serializers.PrimaryKeyRelatedField):
-    def get_queryset(self):
-        from housing.filtersets import communities_in_scope
-
-        return communities_in_scope(self.context["request"].user)
-
-
-class ScopedPropertyField(_ScopedRelated):
-    model = Property
+class ScopedPropertyField(ScopedRelatedField):
+    choices = Property
 
 
 class PropertySerializer(ModelCleanSerializer):
@@ -105,9 +83,7 @@ class ResidenceMoveSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=ResidenceReasonChoices.choices)
 
     def get_fields(self):
-        fields = super().get_fields()
-        fields["unit"].queryset = Unit.objects.visible_to(self.context["request"].user)
-        return fields
+        return limit_choices_to_scope(self, super().get_fields(), unit=Unit)
 
 
 class ResidenceCorrectSerializer(serializers.Serializer):
@@ -116,3 +92,41 @@ class ResidenceCorrectSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=ResidenceReasonChoices.choices, required=False)
     reason_for_change = serializers.CharField(max_length=500)
     version = serializers.IntegerField(required=False, help_text=_("Or send the ETag in If-Match."))
+
+
+class PlaceSerializer(serializers.Serializer):
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.none())
+    start_date = serializers.DateField()
+    reason = serializers.ChoiceField(choices=ResidenceReasonChoices.choices)
+
+    def get_fields(self):
+        # Only units (and employers) the caller can see; anything else "does not exist".
+        return limit_choices_to_scope(self, super().get_fields(), unit=Unit, employer=Employer)
+
+
+class RegisterSerializer(PlaceSerializer):
+    """Register a resident: the person by document (created if new, moved here if known) and the unit."""
+
+    document_type = serializers.ChoiceField(choices=DocumentTypeChoices.choices,
+                                            default=DocumentTypeChoices.RESIDENT_ID)
+    document_country = serializers.CharField(max_length=3, required=False, allow_blank=True, default="")
+    document_number = serializers.CharField(max_length=32)
+    name = serializers.CharField(max_length=100)
+    sex = serializers.ChoiceField(choices=Person._meta.get_field("sex").choices)
+    birth_date = serializers.DateField()
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    hukou_address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    occupation = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    employer = serializers.PrimaryKeyRelatedField(queryset=Employer.objects.none(), required=False, allow_null=True,
+                                                  default=None)
+
+    def validate_document_number(self, value):
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from persons.validators import validate_document
+
+        document_type = self.initial_data.get("document_type") or DocumentTypeChoices.RESIDENT_ID
+        try:
+            return validate_document(document_type, value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None

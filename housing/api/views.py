@@ -1,21 +1,21 @@
-import django_filters
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, viewsets
+from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from housing.filtersets import LandlordFilterSet, PropertyFilterSet, UnitFilterSet
+from housing.filtersets import LandlordFilterSet, PropertyFilterSet, ResidenceFilterSet, UnitFilterSet
 from housing.models import Landlord, Property, Residence, ResidenceSourceChoices, Unit
 from housing.selectors import units_with_occupancy
-from housing.services import residence_correct, residence_end, residence_move
+from housing.services import person_register, residence_correct, residence_end, residence_move
 from persons.models import Person
 from registry.api.mixins import IdempotentCreateMixin, VersionedMixin
 from registry.api.viewsets import RegistryModelPermissions, ScopedModelViewSet, ScopedViewSetMixin
-from registry.filtersets import RegistryFilterSet
 
 from .serializers import (
     LandlordSerializer,
     PropertySerializer,
+    RegisterSerializer,
     ResidenceCorrectSerializer,
     ResidenceEndSerializer,
     ResidenceMoveSerializer,
@@ -55,30 +55,6 @@ class UnitViewSet(ScopedModelViewSet):
     def perform_update(self, serializer):
         super().perform_update(serializer)
         self._annotated(serializer)
-
-
-def _scoped(model):
-    """Filter choices within the caller's scope: an id outside it is answered like one that does not exist."""
-
-    def choices(request):
-        return model.objects.visible_to(request.user) if request else model.objects.none()
-
-    return choices
-
-
-class ResidenceFilterSet(RegistryFilterSet):
-    """Residences by person, unit, property, status and verification due date."""
-
-    person = django_filters.ModelChoiceFilter(queryset=_scoped(Person))
-    unit = django_filters.ModelChoiceFilter(queryset=_scoped(Unit))
-    property = django_filters.ModelChoiceFilter(field_name="unit__property", queryset=_scoped(Property))
-    due_before = django_filters.DateFilter(field_name="next_verification_due", lookup_expr="lte")
-    ordering = django_filters.OrderingFilter(fields=(("start_date", "start_date"),
-                                                     ("next_verification_due", "due")))
-
-    class Meta:
-        model = Residence
-        fields = ["person", "unit", "status", "source"]
 
 
 class ResidenceViewSet(ScopedViewSetMixin, VersionedMixin, IdempotentCreateMixin, viewsets.ReadOnlyModelViewSet):
@@ -152,3 +128,31 @@ class ResidenceViewSet(ScopedViewSetMixin, VersionedMixin, IdempotentCreateMixin
 
         if not self.request.user.has_perm(perm):
             raise PermissionDenied()
+
+
+class PersonRegisterViewSet(ScopedViewSetMixin, IdempotentCreateMixin, viewsets.GenericViewSet):
+    """``POST /persons/register/``: registration is housing's, beside the persons it creates (the root URLconf
+    routes it ahead of the persons' own routes). Creating a person needs ``persons.add_person``."""
+
+    queryset = Person.objects.select_related("registered_station")
+    serializer_class = RegisterSerializer
+    permission_classes = [permissions.IsAuthenticated, RegistryModelPermissions]
+
+    @extend_schema(request=RegisterSerializer, responses={201: ResidenceSerializer})
+    @action(detail=False, methods=["post"])
+    def register(self, request):
+        """Register a resident in a unit: creates the person if new, or moves them here (one transaction)."""
+
+        def handler():
+            body = RegisterSerializer(data=request.data, context=self.get_serializer_context())
+            body.is_valid(raise_exception=True)
+            data = dict(body.validated_data)
+            place = {k: data.pop(k) for k in ("unit", "start_date", "reason", "employer")}
+            with transaction.atomic():
+                residence = person_register(identity=data, unit=place["unit"], start_date=place["start_date"],
+                                            reason=place["reason"], employer=place["employer"],
+                                            source=ResidenceSourceChoices.API, actor=request.user)
+            return Response(ResidenceSerializer(residence, context=self.get_serializer_context()).data,
+                            status=status.HTTP_201_CREATED)
+
+        return self.idempotent(request, handler)

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from housing.models import Property, Residence
+from registry.api.serializers import limit_choices_to_scope
 
 from ..filtersets import PermitStatusChoices
 from ..models import (
@@ -23,13 +24,7 @@ class _InScopeMixin:
     """``property`` and ``residence`` choices within the caller's scope: any other id "does not exist"."""
 
     def get_fields(self):
-        fields = super().get_fields()
-        user = self.context["request"].user
-        if "property" in fields:
-            fields["property"].queryset = Property.objects.visible_to(user)
-        if "residence" in fields:
-            fields["residence"].queryset = Residence.objects.visible_to(user)
-        return fields
+        return limit_choices_to_scope(self, super().get_fields(), property=Property, residence=Residence)
 
 
 # ---- visits ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from housing.models import Property, Residence, ResidenceReasonChoices, Unit
 from persons.choices import DocumentTypeChoices, SexChoices
 from persons.validators import validate_document
+from registry.api.serializers import limit_choices_to_scope
 
 from ..models import RatingAppeal, RatingComponentChoices, Submission
 
@@ -32,14 +33,7 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
 class _OwnPropertyMixin:
     def get_fields(self):
-        fields = super().get_fields()
-        user = self.context["request"].user
-        fields["property"].queryset = Property.objects.visible_to(user)
-        if "unit" in fields:
-            fields["unit"].queryset = Unit.objects.visible_to(user)
-        if "residence" in fields:
-            fields["residence"].queryset = Residence.objects.visible_to(user)
-        return fields
+        return limit_choices_to_scope(self, super().get_fields(), property=Property, unit=Unit, residence=Residence)
 
 
 class ArrivalReportSerializer(_OwnPropertyMixin, serializers.Serializer):

@@ -1,6 +1,30 @@
 from rest_framework import serializers
 
 from registry.models import ApiToken, ChangeLog
+from registry.scoping import scoped_choices
+
+
+def limit_choices_to_scope(serializer, fields: dict, **sources) -> dict:
+    """In ``get_fields``: each named related field (where present and writable) offers only the caller's
+    scope (``scoped_choices``), so any other id is answered like one that does not exist."""
+    request = serializer.context.get("request")
+    if request is None:
+        return fields
+    for name, source in sources.items():
+        field = fields.get(name)
+        if field is not None and not field.read_only:
+            field.queryset = scoped_choices(source, request.user)
+    return fields
+
+
+class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related field whose choices are the caller's scope (``scoped_choices`` of ``choices``, a model or a
+    queryset)."""
+
+    choices = None
+
+    def get_queryset(self):
+        return scoped_choices(self.choices, self.context["request"].user)
 
 
 class ChangeSerializer(serializers.ModelSerializer):

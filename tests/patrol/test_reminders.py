@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from housing.factories import LandlordFactory, PropertyFactory, ResidenceFactory, UnitFactory
 from patrol.models import ResidencePermit, VerificationRequest, VerificationRequestKind
-from patrol.reminders import reminders_send
 from patrol.tasks import reminders_send_task
 from portal.models import RatingAppeal, Submission
 from registry.factories import make_user
 from registry.models import Notification, TaskRun
+from registry.notifications import reminders_send
 from registry.roles import RoleChoices
 
 DAY = datetime.date(2026, 3, 10)

@@ -9,6 +9,7 @@ from django.core import mail
 from housing.factories import LandlordFactory, ResidenceFactory, UnitFactory
 from housing.models import Residence
 from housing.rules import next_verification_due
+from housing.services import persons_anonymise_expired
 from patrol.models import Inspection, PropertyRating, VerificationRequest, VisitOutcomeChoices
 from patrol.rating import property_rate, property_rate_all
 from patrol.services import (
@@ -19,7 +20,7 @@ from patrol.services import (
     visit_record,
 )
 from persons.models import Person
-from persons.services import ANONYMOUS_NAME, persons_anonymise_expired
+from persons.services import ANONYMOUS_NAME
 from registry.factories import make_user
 from registry.models import Notification
 from registry.roles import RoleChoices

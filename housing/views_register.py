@@ -9,18 +9,18 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views import View
 
-from housing.models import Residence
-from housing.services import person_register
+from persons.choices import DocumentTypeChoices
+from persons.models import Person
 from registry.forms import add_service_error
 
-from .choices import DocumentTypeChoices
-from .forms import DocumentLookupForm, MoveHereForm, RegisterPersonForm
-from .models import Person
+from .forms_register import DocumentLookupForm, MoveHereForm, RegisterPersonForm
+from .models import CURRENT_RESIDENCE_STATUSES, Residence, Unit
+from .services import person_register
 
 
 class RegisterView(LoginRequiredMixin, PermissionRequiredMixin, View):
     permission_required = "housing.add_residence"
-    template_name = "persons/register.html"
+    template_name = "housing/register.html"
 
     def get(self, request):
         # "Found someone unregistered" on a visit links here with the unit to pre-select.
@@ -28,8 +28,6 @@ class RegisterView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def place_initial(self, form) -> dict:
         """Community, property and unit for step two, from a unit chosen before step one."""
-        from housing.models import Unit
-
         unit_id = str(form.cleaned_data.get("prefill_unit") or "")
         unit = Unit.objects.visible_to(self.request.user).select_related("property").filter(
             pk=unit_id).first() if unit_id.isdigit() else None
@@ -95,7 +93,7 @@ class RegisterView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def render_step(self, step, form, person=None):
         current = None
         if person is not None:
-            current = person.residences.filter(status__in=["active", "unconfirmed"]).select_related(
+            current = person.residences.filter(status__in=CURRENT_RESIDENCE_STATUSES).select_related(
                 "unit__property__community").first()
         if step in ("register", "move"):
             form.setup_places(self.request.user)
