@@ -115,9 +115,8 @@ def import_job_create(*, user, upload, language: str) -> ImportJob:
             digest.update(chunk)
             handle.write(chunk)
     path.chmod(0o600)
-    stations = scope_for(user).station_ids or ()
     job = ImportJob.objects.create(
-        user=user, station_id=next(iter(stations)) if len(stations) == 1 else None,
+        user=user, station_id=scope_for(user).single_station_id,
         filename=Path(upload.name).name[:255], stored_name=stored_name, sha256=digest.hexdigest(),
         size=upload.size, language=language,
     )

@@ -20,7 +20,7 @@ from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .changes import change_record
+from .changes import change_record, feed_models
 from .models import AuditAction, AuditEvent
 
 __all__ = ["AuditAction", "audit_context", "audited", "record", "record_export", "record_unmask",
@@ -89,8 +89,7 @@ def _event(*, action: str, obj=None, object_type: str = "", object_id="", user=N
     if station_id is None and actor is not None:
         from .scoping import scope_for
 
-        stations = scope_for(actor).station_ids
-        station_id = next(iter(stations)) if stations and len(stations) == 1 else None
+        station_id = scope_for(actor).single_station_id
     return {
         "action": action,
         "actor_id": getattr(actor, "pk", None),
@@ -125,17 +124,9 @@ def record_export(user, model, *, count: int, filters: dict, via: str) -> AuditE
 
 # --- create / update / delete through signals ---------------------------------------------------
 
-_AUDITED: set[type[models.Model]] = set()
-
-
-def audited_models() -> list[type[models.Model]]:
-    """Every model whose changes are audited (and listed in the change feed)."""
-    return sorted(_AUDITED, key=lambda model: model._meta.label_lower)
-
-
 def audited(model: type[models.Model]) -> type[models.Model]:
     """Class decorator: record every create, update and delete of this model."""
-    _AUDITED.add(model)
+    feed_models.add(model)
     post_init.connect(_snapshot, sender=model, weak=False)
     post_save.connect(_after_save, sender=model, weak=False)
     post_delete.connect(_after_delete, sender=model, weak=False)

@@ -13,6 +13,15 @@ from django.db import connection, transaction
 from .extensions import ExtensionPoint
 from .models import ChangeAction, ChangeLog
 
+# Every model whose changes are audited and listed in the feed (``registry.audit.audited`` adds them).
+feed_models: set = set()
+
+
+def audited_models() -> list:
+    """Every model whose changes are audited (and listed in the change feed)."""
+    return sorted(feed_models, key=lambda model: model._meta.label_lower)
+
+
 # model label -> ``function(instance) -> ((station_id, landlord_id, employer_id), other station ids)``: the feed
 # scope of a record whose readers only an app above the model's knows (a person is read where they live or
 # lived). Without one, the record's ``get_change_scope()`` says.
@@ -111,7 +120,6 @@ def changes_settle() -> int:
 
 def changes_visible_to(user):
     """Sequenced changes within the user's scope, oldest first."""
-    from .audit import audited_models
     from .scoping import scope_for
 
     scope = scope_for(user)

@@ -93,6 +93,10 @@ class Profile(models.Model):
     def __str__(self):
         return f"{self.user} ({self.get_role_display()})"
 
+    def district_station_ids(self) -> list[int]:
+        """The stations of the district a supervisor oversees (their scope)."""
+        return list(Station.objects.filter(district_id=self.district_id).values_list("id", flat=True))
+
     def clean(self):
         if self.role in STATION_ROLES and not self.station_id:
             raise ValidationError({"station": _("Station: staff and officers belong to a station.")})

@@ -36,6 +36,11 @@ class Scope:
         return RoleChoices(self.role).label if self.role else ""
 
     @property
+    def single_station_id(self) -> int | None:
+        """The station of a user who works for exactly one (staff, officers): where what they create belongs."""
+        return next(iter(self.station_ids)) if self.station_ids and len(self.station_ids) == 1 else None
+
+    @property
     def is_empty(self) -> bool:
         return not (self.is_global or self.station_ids or self.landlord_id or self.employer_id)
 
@@ -48,8 +53,6 @@ def _compute_scope(user) -> Scope:
         return NO_SCOPE
     if user.is_superuser:
         return Scope(is_global=True, role=RoleChoices.ADMIN)
-    from .models import Station
-
     # Loaded with the user where the user is loaded (the session's and the API token's backends), else one query.
     profile = getattr(user, "profile", None)
     if profile is None:
@@ -60,8 +63,7 @@ def _compute_scope(user) -> Scope:
     if role in STATION_ROLES and profile.station_id:
         return Scope(station_ids=frozenset([profile.station_id]), role=role)
     if role == RoleChoices.SUPERVISOR and profile.district_id:
-        ids = Station.objects.filter(district_id=profile.district_id).values_list("id", flat=True)
-        return Scope(station_ids=frozenset(ids), role=role)
+        return Scope(station_ids=frozenset(profile.district_station_ids()), role=role)
     resolver = owner_scopes.first(role)
     if resolver is not None:
         return resolver(user) or NO_SCOPE

@@ -55,8 +55,7 @@ def _document(unmask: bool):
 
 
 def _person_queryset(user, unmask: bool) -> QuerySet:
-    from housing.models import Residence
-    from housing.models import CURRENT_RESIDENCE_STATUSES
+    from housing.models import CURRENT_RESIDENCE_STATUSES, Residence
     from persons.models import Person
 
     # Where each person lives now, if that is inside the user's scope: one query per chunk of rows.

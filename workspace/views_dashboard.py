@@ -29,13 +29,9 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def get(self, request):
         scope = scope_for(request.user)
-        if scope.is_global:
-            stations = Station.objects.select_related("district").order_by("code")
-        elif scope.station_ids:
-            stations = Station.objects.filter(pk__in=scope.station_ids).select_related("district").order_by("code")
-        else:
+        if not (scope.is_global or scope.station_ids):
             raise PermissionDenied
-        stations = list(stations)
+        stations = list(Station.objects.visible_to(request.user).select_related("district").order_by("code"))
         chosen = request.GET.get("station")
         if chosen:
             stations = [s for s in stations if str(s.pk) == chosen]

@@ -25,8 +25,7 @@ class PersonSerializer(ModelCleanSerializer):
         if instance.pk is None and instance.registered_station_id is None:
             from registry.scoping import scope_for
 
-            stations = scope_for(request.user).station_ids or ()
-            instance.registered_station_id = next(iter(stations)) if len(stations) == 1 else None
+            instance.registered_station_id = scope_for(request.user).single_station_id
 
 
 class UnmaskRequestSerializer(serializers.Serializer):
