@@ -8,12 +8,17 @@ class HousingConfig(AppConfig):
 
     def ready(self):
         from registry.changes import change_scopes
-        from registry.roles import RoleChoices
+        from registry.roles import RoleChoices, crud, grant, read_only
         from registry.scoping import owner_scopes, scope_conditions
         from registry.views import detail_context, list_annotations
 
         from . import selectors
 
+        station_work = crud("housing", "landlord", "property", "unit", "residence")
+        owners = ["housing.view_property", "housing.view_unit", "housing.view_residence"]
+        grant({RoleChoices.STAFF: station_work, RoleChoices.OFFICER: station_work,
+               RoleChoices.SUPERVISOR: read_only(station_work), RoleChoices.LANDLORD: owners,
+               RoleChoices.EMPLOYER: owners})
         # Where people live is housing's: the kernel and persons learn it here (registry/extensions.py).
         owner_scopes.register(RoleChoices.LANDLORD, selectors.landlord_scope)
         scope_conditions.register("persons.person", selectors.persons_housed_in_scope)

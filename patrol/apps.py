@@ -9,10 +9,19 @@ class PatrolConfig(AppConfig):
     def ready(self):
         from housing import extensions as housing
         from registry.notifications import daily_reminders
+        from registry.roles import RoleChoices, grant, read_only
         from registry.views import detail_context
 
         from . import refresh, reminders, selectors
 
+        station_work = ["patrol.add_visit", "patrol.view_visit", "patrol.view_inspection",
+                        "patrol.view_residencepermit", "patrol.view_propertyrating", "patrol.view_verificationrequest"]
+        grant({
+            RoleChoices.STAFF: station_work,
+            RoleChoices.OFFICER: [*station_work, "patrol.add_inspection", "patrol.change_inspection",
+                                  "patrol.add_residencepermit", "patrol.change_residencepermit"],
+            RoleChoices.SUPERVISOR: read_only(station_work),
+        })
         # Ratings and checks are patrol's; housing and the person page learn them here (registry/extensions.py).
         housing.property_changed.connect(refresh.rating_refresh_on_change, dispatch_uid="patrol_rating_refresh")
         housing.property_stars.provide(selectors.stars_of)

@@ -8,8 +8,20 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from registry.notifications import daily_reminders
+        from registry.roles import RoleChoices, grant, read_only
 
         from . import reminders
+
+        reviewing = ["portal.view_submission", "portal.change_submission", "portal.view_ratingappeal"]
+        reporting = ["portal.add_submission", "portal.view_submission", "portal.add_ratingappeal",
+                     "portal.view_ratingappeal"]
+        grant({
+            RoleChoices.STAFF: reviewing,
+            RoleChoices.OFFICER: [*reviewing, "portal.change_ratingappeal"],
+            RoleChoices.SUPERVISOR: read_only(reviewing),
+            RoleChoices.LANDLORD: reporting,
+            RoleChoices.EMPLOYER: reporting,
+        })
 
         # Beside patrol's (the task's result lists the kinds in this order).
         daily_reminders.register("submissions_waiting", reminders.submissions_waiting, order=10)
