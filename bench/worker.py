@@ -95,17 +95,17 @@ def rating_naive(args):
 def rating_floor(args):
     """The product's rating SQL over every property as one INSERT ... SELECT, on a raw cursor (rolled back)."""
     from housing.models import Property
-    from patrol.rating import _COLUMNS, rated_properties_sql
+    from patrol.rating import RATED_COLUMNS, rated_properties_sql
 
     today = timezone.localdate()
     ids = list(Property.objects.order_by("pk").values_list("pk", flat=True))
     select, params = rated_properties_sql(ids, today)
-    columns = ", ".join(["property_id", "computed_at", "run", "is_current", *_COLUMNS])
+    columns = ", ".join(["property_id", "computed_at", "run", "is_current", *RATED_COLUMNS])
     with connection.cursor() as cursor:
         cursor.execute("BEGIN")
         started = time.perf_counter()
         cursor.execute(f"INSERT INTO patrol_propertyrating ({columns}) SELECT r.id, %s, %s, %s, "  # noqa: S608
-                       f"{', '.join('r.' + name for name in _COLUMNS)} FROM ({select}) r",
+                       f"{', '.join('r.' + name for name in RATED_COLUMNS)} FROM ({select}) r",
                        [timezone.now(), "bench-floor", False, *params])
         rows = cursor.rowcount
         seconds = time.perf_counter() - started

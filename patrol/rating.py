@@ -25,7 +25,7 @@ BATCH_SIZE = 5000
 _EVIDENCE = ["arrivals", "arrivals_on_time", "departures", "departures_on_time", "current_residents",
              "overdue_residents", "last_inspection_on", "last_inspection_passed", "units_over_capacity",
              "agreement_signed_on", "requests_unanswered"]
-_COLUMNS = ["registration", "verification", "inspection", "occupancy", "agreement", "total", "stars", *_EVIDENCE]
+RATED_COLUMNS = ["registration", "verification", "inspection", "occupancy", "agreement", "total", "stars", *_EVIDENCE]
 
 
 def _evidence_sql(ids: list[int], today: datetime.date) -> tuple[str, list]:
@@ -123,7 +123,7 @@ FROM (
 
 
 def rated_properties_sql(ids: list[int], today: datetime.date) -> tuple[str, list]:
-    """A ``SELECT`` of these properties' ``id`` and ``_COLUMNS`` (evidence and scores), with its parameters."""
+    """A ``SELECT`` of these properties' ``id`` and ``RATED_COLUMNS`` (evidence and scores), with its parameters."""
     rules = settings.REGISTRY
     weights = {name: int(points) for name, points in rules["RATING_WEIGHTS"].items()}
     inspection_since = today - datetime.timedelta(days=30 * rules["INSPECTION_VALID_MONTHS"] + 5)
@@ -151,11 +151,11 @@ def _rate_batch(property_ids_query, *, run: str, today: datetime.date) -> int:
         PropertyRating.objects.filter(property_id__in=ids, is_current=True).exclude(run=run).update(
             is_current=False)
         select, params = rated_properties_sql(ids, today)
-        columns = ", ".join(["property_id", "computed_at", "run", "is_current", *_COLUMNS])
+        columns = ", ".join(["property_id", "computed_at", "run", "is_current", *RATED_COLUMNS])
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO patrol_propertyrating ({columns}) "  # noqa: S608 (built here and by the ORM)
-                f"SELECT r.id, %s, %s, %s, {', '.join('r.' + name for name in _COLUMNS)} FROM ({select}) r",
+                f"SELECT r.id, %s, %s, %s, {', '.join('r.' + name for name in RATED_COLUMNS)} FROM ({select}) r",
                 [now, run, True, *params])
             return cursor.rowcount
 
