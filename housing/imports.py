@@ -34,6 +34,7 @@ from persons.choices import DocumentTypeChoices, SexChoices
 from registry.bulk import copies_in_background
 from registry.scoping import scope_for
 from registry.tabular import ImportFileError
+from registry.tasks import changes_settle_task
 
 from .import_files import Progress, imports_dir, job_path, remove_files
 from .import_rows import (
@@ -209,8 +210,6 @@ def _dry_run(job: ImportJob, sheet: Sheet) -> tuple[list, set, Counter]:
 
 def _settle_change_feed() -> None:
     # Two feed entries per row: numbered in the background, not by the next reader of the feed.
-    from registry.tasks import changes_settle_task
-
     changes_settle_task.delay()
 
 

@@ -16,8 +16,9 @@ from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from persons.models import Person
+from persons.models import Employment, Person
 from persons.services import persons_anonymise
+from registry.audit import record_saved_many
 from registry.bulk import bulk_update_rows, draw_keys, insert_objects
 from registry.services import versioned_save
 
@@ -245,9 +246,6 @@ def registrations_apply(entries: list[Registration], *, source: str = ResidenceS
     with each entry's ``errors`` filled in). New persons, blank fields of known ones, the residences they
     leave and the new residences are each written in one statement, and audited and fed to the change feed
     like single saves. Entries marked ``unchanged`` are left as they are."""
-    from persons.models import Employment
-    from registry.audit import record_saved_many
-
     with transaction.atomic():
         registrations_check(entries, lock=True)
         refused = [entry for entry in entries if entry.errors]

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from housing.models import Property
 from patrol.models import PropertyScopedQuerySet
 from persons.choices import SexChoices
 from persons.models import IdentityDocument
@@ -126,8 +127,6 @@ class Submission(IdentityDocument):
 
     def save(self, *args, **kwargs):
         if self.property_id and not self.station_id:
-            from housing.models import Property
-
             self.station_id = Property.objects.values_list("station_id", flat=True).get(pk=self.property_id)
         if self.document_number:
             self.sync_document_columns()

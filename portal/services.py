@@ -25,7 +25,7 @@ from persons.choices import DocumentTypeChoices
 from persons.models import Person
 from persons.validators import document_birth_date, document_sex, normalize_phone, validate_person_name
 from registry.notifications import notify
-from registry.services import versioned_save
+from registry.services import StaleVersionError, versioned_save
 
 from .models import (
     AppealStatusChoices,
@@ -221,8 +221,6 @@ def submission_approve(*, submission: Submission, actor, expected_version: int |
     submission = Submission.objects.select_for_update().select_related("property", "unit__property").get(
         pk=submission.pk)
     if expected_version is not None and submission.version != expected_version:
-        from registry.services import StaleVersionError
-
         raise StaleVersionError()
     submission_check_decide(submission=submission)
     prop = submission.property

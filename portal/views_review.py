@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
+from persons.models import Person
 from registry.forms import add_service_error
 from registry.scoping import get_object_for_user
 from registry.views import ScopedListView, ScopedMixin
@@ -58,8 +59,6 @@ class SubmissionQueueView(ReviewPermissionMixin, ScopedListView):
         visible = set()
         people = [c.person.pk for c in checks.values() if c.person is not None]
         if people:
-            from persons.models import Person
-
             visible = set(Person.objects.visible_to(self.request.user).filter(pk__in=people)
                           .values_list("pk", flat=True))
         context["rows"] = [(s, checks.get(s.pk)) for s in page]

@@ -20,8 +20,10 @@ from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .changes import change_record, feed_models
+from .bulk import insert_rows
+from .changes import change_record, change_record_many, feed_models
 from .models import AuditAction, AuditEvent
+from .scoping import scope_for
 
 __all__ = ["AuditAction", "audit_context", "audited", "record", "record_export", "record_unmask",
            "record_view"]
@@ -87,8 +89,6 @@ def _event(*, action: str, obj=None, object_type: str = "", object_id="", user=N
         if station_id is None:
             station_id = _station_id(obj)
     if station_id is None and actor is not None:
-        from .scoping import scope_for
-
         station_id = scope_for(actor).single_station_id
     return {
         "action": action,
@@ -194,9 +194,6 @@ def record_saved_many(instances: list, *, created: bool, change_scopes: dict | N
     """What the signal receivers record for one save, for many rows written at once by ``bulk_create`` or
     ``bulk_update`` (which send no signals): an audit event with the field diff and a change-feed entry
     each, in two INSERTs. ``change_scopes`` may give a row's feed scope (see ``change_record_many``)."""
-    from .bulk import insert_rows
-    from .changes import change_record_many
-
     action = AuditAction.CREATE if created else AuditAction.UPDATE
     now = timezone.now()
     events, changed = [], []

@@ -10,8 +10,10 @@ numbers a bounded batch; a burst (an import) is numbered by ``changes_settle`` i
 
 from django.db import connection, transaction
 
+from .bulk import insert_rows
 from .extensions import ExtensionPoint
 from .models import ChangeAction, ChangeLog
+from .scoping import scope_for
 
 # Every model whose changes are audited and listed in the feed (``registry.audit.audited`` adds them).
 feed_models: set = set()
@@ -70,16 +72,12 @@ def _change_rows(instance, action: str, scope: tuple | None = None) -> list[dict
 
 
 def change_record(instance, action: str) -> None:
-    from .bulk import insert_rows
-
     insert_rows(ChangeLog, _change_rows(instance, action))
 
 
 def change_record_many(instances: list, action: str, *, scopes: dict | None = None) -> None:
     """Feed rows for many changes in one INSERT; ``scopes`` maps an instance's pk to its scope (see
     ``_change_rows``) where the caller already knows it, saving a query per row."""
-    from .bulk import insert_rows
-
     rows = []
     for instance in instances:
         rows += _change_rows(instance, action, (scopes or {}).get(instance.pk))
@@ -120,8 +118,6 @@ def changes_settle() -> int:
 
 def changes_visible_to(user):
     """Sequenced changes within the user's scope, oldest first."""
-    from .scoping import scope_for
-
     scope = scope_for(user)
     rows = ChangeLog.objects.filter(seq__isnull=False).order_by("seq")
     if scope.is_global:

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .roles import STATION_ROLES, RoleChoices
-from .scoping import StationScopedQuerySet
+from .scoping import StationScopedQuerySet, scope_for
 
 
 class District(models.Model):
@@ -131,8 +131,6 @@ class AuditEventQuerySet(models.QuerySet):
         return models.QuerySet.delete(self.filter(at__lt=cutoff))[0]
 
     def visible_to(self, user):
-        from .scoping import scope_for
-
         scope = scope_for(user)
         if scope.is_global:
             return self

@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 
 from .extensions import ExtensionPoint
 from .models import Notification
+from .tasks import notification_email
 
 # kind -> ``function(today) -> int``: a daily digest (how many were new). Run in ``order``; the task's result
 # lists each kind's count.
@@ -44,8 +45,6 @@ def notify(*, user, key: str, kind: str, title: str, body: str = "", url: str = 
     if not created:
         return None
     if user.email:
-        from .tasks import notification_email
-
         transaction.on_commit(lambda: notification_email.delay(notification.pk))
     return notification
 
@@ -53,8 +52,6 @@ def notify(*, user, key: str, kind: str, title: str, body: str = "", url: str = 
 def notify_many(notifications: list[Notification]) -> int:
     """Create many notifications at once (unsaved instances), skipping every (user, key) that exists;
     email the new ones after commit. Returns how many were new. A few queries whatever the number."""
-    from .tasks import notification_email
-
     if not notifications:
         return 0
     for notification in notifications:

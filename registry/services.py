@@ -5,7 +5,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from .audit import record
-from .models import AuditAction
+from .models import ApiToken, AuditAction
 
 
 class StaleVersionError(ValidationError):
@@ -54,8 +54,6 @@ def api_token_create(*, user, name: str):
     """A new token for ``user``; the raw key is returned once and never stored."""
     import secrets
 
-    from .models import ApiToken
-
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("Name: say what the token is for, e.g. the system that will use it.")})
@@ -79,7 +77,5 @@ def api_token_revoke(*, token) -> None:
 
 def api_token_user(raw: str):
     """The token and its user for a raw key, or None if unknown or revoked."""
-    from .models import ApiToken
-
     return ApiToken.objects.select_related("user__profile").filter(
         key_hash=_token_hash(raw), revoked_at__isnull=True, user__is_active=True).first()

@@ -5,7 +5,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from .models import Profile
-from .roles import RoleChoices
+from .roles import ROLE_PERMISSIONS, RoleChoices
 
 
 @receiver(post_save, sender=Profile)
@@ -23,8 +23,6 @@ def sync_role_group(sender, instance, raw=False, **kwargs):
 def sync_role_groups(sender=None, using="default", **kwargs):
     """Create one group per role with the permissions in ``ROLE_PERMISSIONS`` (idempotent)."""
     from django.contrib.auth.models import Permission
-
-    from .roles import ROLE_PERMISSIONS
 
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.using(using).get_or_create(name=role)

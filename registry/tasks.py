@@ -3,7 +3,9 @@ import logging
 from celery import shared_task
 
 from .audit import audit_context
-from .models import AuditEvent
+from .changes import changes_settle
+from .models import AuditEvent, Notification
+from .taskruns import recorded
 
 logger = logging.getLogger(__name__)
 
@@ -11,8 +13,6 @@ logger = logging.getLogger(__name__)
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=600, time_limit=660)
 def audit_purge_expired() -> int:
     """Delete audit events past the retention period (never younger than 183 days). Idempotent."""
-    from .taskruns import recorded
-
     with audit_context(via="task"), recorded("audit_purge_expired") as run:
         deleted = run.rows_changed = AuditEvent.objects.purge_expired()
     logger.info("audit purge removed %d events", deleted)
@@ -26,8 +26,6 @@ def notification_email(notification_id: int) -> bool:
     from django.conf import settings
     from django.core.mail import send_mail
     from django.utils import timezone
-
-    from .models import Notification
 
     notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
     if notification is None or not notification.user.email:
@@ -44,8 +42,6 @@ def notification_email(notification_id: int) -> bool:
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=600, time_limit=660)
 def changes_settle_task() -> int:
     """Number a burst of change-feed entries (queued after an import) and tidy the feed's table."""
-    from .changes import changes_settle
-
     numbered = changes_settle()
     logger.info("change feed: %d entries numbered", numbered)
     return numbered

@@ -19,7 +19,15 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from housing.filtersets import LandlordFilterSet, PropertyFilterSet
+from housing.import_sheet import COLUMN_LABELS
+from housing.models import CURRENT_RESIDENCE_STATUSES, Landlord, Property, Residence
+from housing.selectors import properties_with_totals
+from persons.filtersets import PersonFilterSet
+from persons.models import Person
+from persons.selectors import classify
 from registry import audit
+from registry.lookups import count_of
 
 CHUNK_SIZE = 2000
 CSV_ROWS_PER_CHUNK = 200
@@ -55,9 +63,6 @@ def _document(unmask: bool):
 
 
 def _person_queryset(user, unmask: bool) -> QuerySet:
-    from housing.models import CURRENT_RESIDENCE_STATUSES, Residence
-    from persons.models import Person
-
     # Where each person lives now, if that is inside the user's scope: one query per chunk of rows.
     current = (Residence.objects.visible_to(user).filter(status__in=CURRENT_RESIDENCE_STATUSES)
                .select_related("unit__property").order_by("-start_date", "-id"))
@@ -80,8 +85,6 @@ def _from_residence(getter):
 
 def _person_columns(unmask: bool) -> list[ExportColumn]:
     # The same names and order as the import's columns, so an exported list can be corrected and imported.
-    from housing.import_sheet import COLUMN_LABELS
-
     label = COLUMN_LABELS.__getitem__
     return [
         ExportColumn(label("document_type"), lambda p: p.get_document_type_display()),
@@ -106,9 +109,6 @@ def _person_columns(unmask: bool) -> list[ExportColumn]:
 
 
 def _property_queryset(user, unmask: bool) -> QuerySet:
-    from housing.models import Property
-    from housing.selectors import properties_with_totals
-
     return properties_with_totals(Property.objects.visible_to(user).select_related("community", "landlord", "employer"))
 
 
@@ -135,9 +135,6 @@ def _property_columns(unmask: bool) -> list[ExportColumn]:
 
 
 def _landlord_queryset(user, unmask: bool) -> QuerySet:
-    from housing.models import Landlord, Property
-    from registry.lookups import count_of
-
     return Landlord.objects.visible_to(user).annotate(property_count=count_of(Property.objects.all(), "landlord"))
 
 
@@ -157,11 +154,6 @@ def _landlord_columns(unmask: bool) -> list[ExportColumn]:
 
 @lru_cache(maxsize=1)
 def export_kinds() -> dict[str, ExportKind]:
-    from housing.filtersets import LandlordFilterSet, PropertyFilterSet
-    from housing.models import Landlord, Property
-    from persons.filtersets import PersonFilterSet
-    from persons.models import Person
-
     kinds = [
         ExportKind("persons", _("Residents"), Person, PersonFilterSet, "persons.view_person",
                    "persons:person_list", _person_queryset, _person_columns, has_documents=True),
@@ -184,8 +176,6 @@ def export_filterset(kind: ExportKind, request, *, unmask: bool = False):
 def audit_filters(params) -> dict:
     """The filters of an export as the audit trail keeps them. A search for a number keeps only that it was
     one: the parts of an ID number, beside a birth date, would rebuild it (as in ``registry.audit``)."""
-    from persons.selectors import classify
-
     filters = {name: value for name, value in params.items() if name not in NOT_FILTERS and value}
     if "q" in filters:
         kind = classify(filters["q"]).kind

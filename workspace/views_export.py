@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
+from persons.services import person_check_unmask
 from registry.forms import BootstrapFormMixin
 from registry.scoping import scope_for
 
@@ -110,7 +111,6 @@ class ExportDownloadView(ExportMixin, View):
     def post(self, request, kind, fmt):
         if not self.can_unmask:
             raise PermissionDenied
-        from persons.services import person_check_unmask
 
         form = ExportUnmaskForm(request.POST)
         if form.is_valid():

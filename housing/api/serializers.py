@@ -4,6 +4,7 @@ from rest_framework import serializers
 from housing.models import Landlord, Property, Residence, ResidenceReasonChoices, Unit
 from persons.choices import DocumentTypeChoices
 from persons.models import Employer, Person
+from persons.validators import validate_document
 from registry.api.serializers import ModelCleanSerializer, ScopedRelatedField, limit_choices_to_scope
 from registry.models import Community, Station
 
@@ -122,8 +123,6 @@ class RegisterSerializer(PlaceSerializer):
 
     def validate_document_number(self, value):
         from django.core.exceptions import ValidationError as DjangoValidationError
-
-        from persons.validators import validate_document
 
         document_type = self.initial_data.get("document_type") or DocumentTypeChoices.RESIDENT_ID
         try:

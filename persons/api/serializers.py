@@ -4,6 +4,7 @@ from rest_framework import serializers
 from persons.models import Employer, Employment, Person
 from registry.api.serializers import ModelCleanSerializer, limit_choices_to_scope
 from registry.models import Station
+from registry.scoping import scope_for
 
 
 class PersonSerializer(ModelCleanSerializer):
@@ -23,8 +24,6 @@ class PersonSerializer(ModelCleanSerializer):
     def prepare_instance(self, instance):
         request = self.context["request"]
         if instance.pk is None and instance.registered_station_id is None:
-            from registry.scoping import scope_for
-
             instance.registered_station_id = scope_for(request.user).single_station_id
 
 

@@ -5,6 +5,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
+from .mixins import IdempotentCreateMixin
+
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
     target_class = "registry.api.authentication.ApiTokenAuthentication"
@@ -47,8 +49,6 @@ class RegistryAutoSchema(AutoSchema):
         return self.method in ("PUT", "PATCH") or (self.method == "POST" and self._action() in VERSIONED_ACTIONS)
 
     def _is_idempotent(self) -> bool:
-        from .mixins import IdempotentCreateMixin
-
         return (self.method == "POST" and isinstance(self.view, IdempotentCreateMixin)
                 and self._action() in IDEMPOTENT_ACTIONS)
 

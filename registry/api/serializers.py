@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from registry.models import ApiToken, ChangeLog
 from registry.scoping import scoped_choices
+from registry.services import versioned_save
 
 
 def limit_choices_to_scope(serializer, fields: dict, **sources) -> dict:
@@ -89,8 +90,6 @@ class ModelCleanSerializer(serializers.ModelSerializer):
         return instance
 
     def update(self, instance, validated_data, expected_version=None):
-        from registry.services import versioned_save
-
         cleaned = self._cleaned_instance
         versioned_save(cleaned, expected_version=expected_version, fields=list(validated_data))
         return cleaned

@@ -33,6 +33,7 @@ from pypinyin import Style, lazy_pinyin
 from persons.identity import current_region_codes
 from persons.models import Person
 from registry.crypto import encrypt
+from registry.models import ChangeLog, Community, District, Station
 
 CHUNK = 50_000
 TABLES = ["persons_person", "persons_employer", "persons_employment", "housing_landlord", "housing_property",
@@ -195,8 +196,6 @@ class Command(BaseCommand):
     # --- the change feed ---------------------------------------------------------------------------
 
     def feed_start(self):
-        from registry.models import ChangeLog
-
         with connection.cursor() as cursor:
             cursor.execute("SELECT COALESCE(MAX(seq), 0) FROM registry_changelog")
             self.feed_seq = cursor.fetchone()[0]
@@ -218,8 +217,6 @@ class Command(BaseCommand):
     # --- data ----------------------------------------------------------------------------------
 
     def jurisdiction(self, districts, stations, communities):
-        from registry.models import Community, District, Station
-
         district_ids = []
         for n in range(districts):
             code = "CITY" if n == 0 else f"CITY-D{n + 1}"

@@ -25,6 +25,7 @@ from patrol.rating import property_rate_all
 from persons.choices import SexChoices
 from persons.identity import make_resident_id
 from persons.models import Employer, Employment, Person
+from portal.services import submission_report_arrival
 from registry.audit import audit_context
 from registry.factories import make_user
 from registry.models import Community, District, Station
@@ -175,8 +176,6 @@ class Command(BaseCommand):
     def seed_reports(self):
         """Two arrivals from the demo landlord waiting in 东湖派出所's review queue (one reported late)."""
         from django.contrib.auth import get_user_model
-
-        from portal.services import submission_report_arrival
 
         user = get_user_model().objects.get(username="landlord")
         prop = Property.objects.filter(landlord__user=user).order_by("id").first()
