@@ -44,7 +44,8 @@ def properties_with_totals(queryset: QuerySet[Property]) -> QuerySet[Property]:
 def landlord_scope(user) -> Scope | None:
     """A landlord's account sees their own properties and the people living there now."""
     landlord_id = Landlord.objects.filter(user=user).values_list("id", flat=True).first()
-    return Scope(landlord_id=landlord_id, role=RoleChoices.LANDLORD.value) if landlord_id else None
+    return Scope(landlord_id=landlord_id, role=RoleChoices.LANDLORD.value,
+                 owner_record=Landlord._meta.label_lower) if landlord_id else None
 
 
 def persons_housed_in_scope(scope: Scope):

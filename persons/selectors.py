@@ -220,4 +220,5 @@ def person_access_log(user, person: Person) -> dict:
 def employer_scope(user) -> Scope | None:
     """An employer's account sees its own record, its dormitories and its current employees."""
     employer_id = Employer.objects.filter(user=user).values_list("id", flat=True).first()
-    return Scope(employer_id=employer_id, role=RoleChoices.EMPLOYER.value) if employer_id else None
+    return Scope(employer_id=employer_id, role=RoleChoices.EMPLOYER.value,
+                 owner_record=Employer._meta.label_lower) if employer_id else None

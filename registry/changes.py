@@ -132,7 +132,7 @@ def changes_visible_to(user):
                 if user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")]
     # ... and of their own landlord or employer record.
     if scope.landlord_id:
-        return rows.filter(landlord_id=scope.landlord_id, object_type__in=[*readable, "housing.landlord"])
+        return rows.filter(landlord_id=scope.landlord_id, object_type__in=[*readable, scope.owner_record])
     if scope.employer_id:
-        return rows.filter(employer_id=scope.employer_id, object_type__in=[*readable, "persons.employer"])
+        return rows.filter(employer_id=scope.employer_id, object_type__in=[*readable, scope.owner_record])
     return rows.none()

@@ -30,6 +30,8 @@ class Scope:
     landlord_id: int | None = None
     employer_id: int | None = None
     role: str | None = None
+    # An owner account's own record, by model label ("housing.landlord"): its feed lists it.
+    owner_record: str = ""
 
     @property
     def role_label(self) -> str:
