@@ -1,8 +1,15 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
+class RegistryAdminConfig(admin_apps.AdminConfig):
+    default = False
+    default_site = "registry.admin_site.VerifiedAdminSite"
+
+
 class RegistryConfig(AppConfig):
+    default = True
     name = "registry"
     verbose_name = _("Registry")
 
@@ -12,7 +19,7 @@ class RegistryConfig(AppConfig):
         from django.contrib.auth.models import Group
         from django.db.models.signals import m2m_changed, post_migrate, post_save
 
-        from . import audit, signals  # noqa: F401  (connect receivers)
+        from . import audit, lockout, signals, signin  # noqa: F401  (connect receivers)
         from .backends import permissions_changed
 
         user_model = get_user_model()

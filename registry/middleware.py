@@ -1,4 +1,36 @@
+from django.conf import settings
+from qsessions.middleware import SessionMiddleware as AddressedSessionMiddleware
+
 from .audit import audit_context
+from .net import client_ip
+from .signin import SignInPolicy
+
+
+class SessionMiddleware(AddressedSessionMiddleware):
+    """Sessions that know their user, browser and client address (django-qsessions), the address read as
+    everywhere else (``registry.net.client_ip``): the user's sessions page lists them."""
+
+    def process_request(self, request):
+        request.session = self.SessionStore(
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+            session_key=request.COOKIES.get(settings.SESSION_COOKIE_NAME),
+        )
+
+
+class SignInPolicyMiddleware:
+    """Right after authentication: a session ends after its role's idle minutes, and a user who must use a
+    second factor (or has one) reaches only the second-factor pages, the language switch and logout until
+    they have given it (``registry.signin``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return SignInPolicy(request).respond(self.get_response)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        return SignInPolicy(request).refuse_unverified()
 
 
 class AuditContextMiddleware:
@@ -9,7 +41,7 @@ class AuditContextMiddleware:
 
     def __call__(self, request):
         via = "api" if request.path.startswith("/api/") else "web"
-        with audit_context(request=request, ip_address=request.META.get("REMOTE_ADDR"), via=via):
+        with audit_context(request=request, ip_address=client_ip(request), via=via):
             return self.get_response(request)
 
 

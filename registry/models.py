@@ -115,6 +115,20 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login_failed", _("Login failed")
     LOGOUT = "logout", _("Logged out")
     TOKEN_USE = "token_use", _("Used an API token")
+    # Sign-in (docs/security.md): each with the client's address.
+    LOCKED_OUT = "locked_out", _("Sign-in refused: locked out")
+    OTP_VERIFIED = "otp_verified", _("Second factor verified")
+    OTP_FAILED = "otp_failed", _("Second factor failed")
+    DEVICE_ENROLLED = "device_enrolled", _("Second factor enrolled")
+    RECOVERY_USED = "recovery_used", _("Recovery code used")
+    DEVICES_RESET = "devices_reset", _("Second factor reset")
+    RESET_REQUESTED = "reset_requested", _("Password reset requested")
+    RESET_USED = "reset_used", _("Password reset used")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    SESSIONS_ENDED = "sessions_ended", _("Sessions ended")
+    TOKEN_CREATED = "token_created", _("API token created")
+    TOKEN_EXPIRED = "token_expired", _("Expired API token refused")
+    TOKEN_REVOKED = "token_revoked", _("API token revoked")
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -224,6 +238,9 @@ class ApiToken(models.Model):
     prefix = models.CharField(_("starts with"), max_length=8, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    # A read-only token may read what its owner may read and write nothing (403).
+    read_only = models.BooleanField(_("read only"), default=False)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
@@ -234,6 +251,21 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+class PasswordHistory(models.Model):
+    """A password a user had (its hash only), so that a new one is not one of the last few."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="password_history_user_idx")]
+
+    def __str__(self):
+        return f"{self.user_id} @ {self.created_at:%Y-%m-%d}"
 
 
 class IdempotencyRecord(models.Model):

@@ -1,7 +1,11 @@
 """Shared write helpers: optimistic concurrency for rows that people edit."""
 
+import datetime
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .audit import record
@@ -58,7 +62,8 @@ def api_token_create(*, user, name: str):
     if not name:
         raise ValidationError({"name": _("Name: say what the token is for, e.g. the system that will use it.")})
     raw = "rg_" + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, name=name[:100], prefix=raw[:8], key_hash=_token_hash(raw))
+    expires_at = timezone.now() + datetime.timedelta(days=settings.REGISTRY["TOKEN_DAYS_DEFAULT"])
+    token = ApiToken(user=user, name=name[:100], prefix=raw[:8], key_hash=_token_hash(raw), expires_at=expires_at)
     token.full_clean()
     token.save()
     record(action=AuditAction.CREATE, obj=token, user=user, changes={"name": token.name, "prefix": token.prefix})
@@ -67,8 +72,6 @@ def api_token_create(*, user, name: str):
 
 @transaction.atomic
 def api_token_revoke(*, token) -> None:
-    from django.utils import timezone
-
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])

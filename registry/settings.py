@@ -76,10 +76,11 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "registry.apps.RegistryAdminConfig",  # django.contrib.admin, behind a second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "django.contrib.sessions",
+    # Sessions with their user, address and browser: a user sees and ends their own (registry/sessions.py).
+    "qsessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
@@ -91,6 +92,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "registry",
     "persons",
     "housing",
@@ -102,11 +106,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "registry.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The second factor and session time limits, before anything else sees the user.
+    "registry.middleware.SignInPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -177,9 +183,10 @@ else:
 # sets with the client's address (e.g. HTTP_X_REAL_IP) so that rate limits and login lock-outs count
 # per client, not per proxy. Empty: REMOTE_ADDR (no proxy, or one that rewrites it).
 CLIENT_IP_HEADER = env("CLIENT_IP_HEADER", "")
-if CLIENT_IP_HEADER:
-    RATELIMIT_IP_META_KEY = CLIENT_IP_HEADER
-    AXES_IPWARE_META_PRECEDENCE_ORDER = (CLIENT_IP_HEADER, "REMOTE_ADDR")
+# One function reads it for everything that counts or records addresses (registry/net.py, django-ipware):
+# lock-outs, rate limits, sessions and the audit trail.
+RATELIMIT_IP_META_KEY = "registry.net.ratelimit_ip"
+AXES_CLIENT_IP_CALLABLE = "registry.net.client_ip"
 
 # --- Auth -----------------------------------------------------------------------------------
 # Covering indexes (INCLUDE) are PostgreSQL's; on SQLite such an index keeps only its key columns,
@@ -242,9 +249,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HTTPS
 SECURE_HSTS_PRELOAD = SECURE_HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE_HTTPS else None
 SESSION_COOKIE_HTTPONLY = True
+# The absolute limit of a session; the idle limits are REGISTRY's IDLE_MINUTES_*.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 # Sessions are read from the cache (Redis in production) and written through to the database.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "qsessions.backends.cached_db"
+# Password-reset links (portal accounts by email, station accounts from an administrator) last an hour.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 X_FRAME_OPTIONS = "DENY"
 
 # --- Email ----------------------------------------------------------------------------------
@@ -373,6 +383,24 @@ REGISTRY = {
     "PLAQUE_RATE_LIMIT": env("REGISTRY_PLAQUE_RATE_LIMIT", "30/m"),
     # Dashboards keep their counts this long (0: count on every view); the page says when it counted.
     "DASHBOARD_CACHE_SECONDS": env_int("REGISTRY_DASHBOARD_CACHE_SECONDS", 60),
+    # --- Sign-in (docs/security.md) ---
+    # Roles that must use a second factor (superusers count as "admin"); others may enrol.
+    "SECOND_FACTOR_ROLES": env_list("REGISTRY_SECOND_FACTOR_ROLES", "admin,supervisor,officer,staff"),
+    "RECOVERY_CODES": 10,
+    # Minutes without a request after which a session ends: station-side roles, portal accounts.
+    "IDLE_MINUTES_STATION": env_int("REGISTRY_IDLE_MINUTES_STATION", 30),
+    "IDLE_MINUTES_PORTAL": env_int("REGISTRY_IDLE_MINUTES_PORTAL", 120),
+    # Station-side passwords: at least this long; none of a user's last PASSWORD_HISTORY passwords again.
+    "STATION_PASSWORD_MIN_LENGTH": env_int("REGISTRY_STATION_PASSWORD_MIN_LENGTH", 12),
+    "PASSWORD_HISTORY": env_int("REGISTRY_PASSWORD_HISTORY", 5),
+    # An address with this many failed sign-ins within the window is refused for every account.
+    "ADDRESS_FAILURE_LIMIT": env_int("REGISTRY_ADDRESS_FAILURE_LIMIT", 30),
+    "ADDRESS_FAILURE_MINUTES": env_int("REGISTRY_ADDRESS_FAILURE_MINUTES", 15),
+    # Invitations to portal accounts (one-time links) last longer than password resets.
+    "INVITATION_DAYS": env_int("REGISTRY_INVITATION_DAYS", 3),
+    # API tokens: the expiry offered at creation, and the longest allowed.
+    "TOKEN_DAYS_DEFAULT": env_int("REGISTRY_TOKEN_DAYS_DEFAULT", 90),
+    "TOKEN_DAYS_MAX": min(365, env_int("REGISTRY_TOKEN_DAYS_MAX", 365)),
 }
 
 LOGGING = {

@@ -1,11 +1,35 @@
-"""Keep each user's groups in step with the role on their profile."""
+"""Keep each user's groups in step with the role on their profile; end a user's sessions and tokens when they
+are deactivated or their role or place changes."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from .models import Profile
 from .roles import ROLE_PERMISSIONS, RoleChoices
+from .signin import account_secure
+
+User = get_user_model()
+
+
+@receiver(pre_save, sender=User, dispatch_uid="registry_user_deactivated")
+def end_access_of_deactivated(sender, instance, raw=False, **kwargs):
+    if raw or instance.pk is None or instance.is_active:
+        return
+    if User.objects.filter(pk=instance.pk, is_active=True).exists():
+        account_secure(user=instance, reason="deactivated")
+
+
+@receiver(pre_save, sender=Profile, dispatch_uid="registry_profile_moved")
+def end_access_of_moved(sender, instance, raw=False, **kwargs):
+    """A new role, station or district: what the old one opened must not stay open in a session or a token."""
+    if raw or instance.pk is None:
+        return
+    before = Profile.objects.filter(pk=instance.pk).values("role", "station_id", "district_id").first()
+    if before and before != {"role": instance.role, "station_id": instance.station_id,
+                             "district_id": instance.district_id}:
+        account_secure(user=instance.user, reason="role or place changed")
 
 
 @receiver(post_save, sender=Profile)

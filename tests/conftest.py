@@ -58,6 +58,29 @@ def _fast_and_eager(settings):
     settings.REGISTRY = {**settings.REGISTRY, "DASHBOARD_CACHE_SECONDS": 0}
 
 
+@pytest.fixture(autouse=True)
+def _signed_in_with_second_factor(request, monkeypatch):
+    """A test client that signs in (``login``, ``force_login``) gets a session verified with a second factor,
+    as every station-side user has after signing in: the tests of other features need not type codes. Tests
+    of signing in itself are marked ``real_sign_in`` and go through the real steps."""
+    if request.node.get_closest_marker("real_sign_in"):
+        return
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    original = Client._login
+
+    def _login(self, user, backend=None):
+        original(self, user, backend)
+        device, _created = StaticDevice.objects.get_or_create(user=user, name="test sign-in")
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    monkeypatch.setattr(Client, "_login", _login)
+
+
 def pytest_collection_modifyitems(config, items):
     if connection.vendor != "postgresql":
         skip = pytest.mark.skip(reason="needs PostgreSQL; runs in the PostgreSQL pass of .ci/run")

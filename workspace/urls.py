@@ -7,6 +7,7 @@ import housing.urls_register
 import persons.urls
 from housing.views_plaque import plaque_public
 from registry.api.views import ApiNotFoundView
+from registry.views_account import LoginView
 
 from . import views_dashboard, views_home, views_search
 
@@ -15,7 +16,7 @@ urlpatterns = [
     path("search/", views_search.SearchView.as_view(), name="search"),
     path("dashboard/", views_dashboard.DashboardView.as_view(), name="dashboard"),
     path("q/<str:token>/", plaque_public, name="plaque_public"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     # Registering a resident is housing's page, named and placed beside the person pages.
@@ -29,6 +30,7 @@ urlpatterns = [
     path("review/", include("portal.urls_review")),
     path("notifications/", include("registry.urls_notifications")),
     path("account/tokens/", include("registry.urls_tokens")),
+    path("account/", include("registry.urls_account")),
     path("api/v1/", include(("registry.api.urls", "registry-api"), namespace="registry-api")),
     # Housing's first: its POST persons/register/ would otherwise meet the persons' detail route (persons/<pk>/).
     path("api/v1/", include(("housing.api.urls", "housing-api"), namespace="housing-api")),
