@@ -23,6 +23,7 @@ from django.utils import timezone
 from .bulk import insert_rows
 from .changes import change_record, change_record_many, feed_models
 from .models import AuditAction, AuditEvent
+from .net import client_ip
 from .scoping import scope_for
 
 __all__ = ["AuditAction", "audit_context", "audited", "record", "record_export", "record_unmask",
@@ -225,7 +226,7 @@ def _after_delete(sender, instance, **kwargs):
 # --- logins ----------------------------------------------------------------------------------
 
 def _client_ip(request):
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    return client_ip(request) if request is not None else None
 
 
 @receiver(auth_signals.user_logged_in)

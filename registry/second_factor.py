@@ -1,11 +1,13 @@
 """The second factor's writes: enrol an authenticator app (TOTP) with one-time recovery codes, check a code,
 remove a device, reset a user's devices. The pages (``views_account``) and the admin call these.
 
-Devices are django-otp's: a ``TOTPDevice`` per authenticator app and one ``StaticDevice`` holding the
-recovery codes, each code good once. Every step is audited with the client's address.
+Devices are django-otp's: a ``TOTPDevice`` per authenticator app, and one ``RecoveryCodes`` device
+(``registry.models``: each code kept as a salted hash, good once). Every step is audited with the client's
+address.
 """
 
 import re
+import secrets
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
@@ -14,15 +16,17 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp import verify_token
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .audit import record
-from .models import AuditAction
+from .models import RECOVERY_HASHER, AuditAction, RecoveryCode, RecoveryCodes
 from .signin import STATE_KEY, second_factor_required, sessions_end
 
 RECOVERY_DEVICE = "recovery codes"
 _TOTP_CODE = re.compile(r"[0-9]{6}")
+# No 0/o, 1/l/i: a code is copied by hand. 31 symbols: a code's 10 secret characters hold 49 random bits.
+_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_SECRET_LENGTH = 10
 
 
 def authenticators(user):
@@ -30,7 +34,7 @@ def authenticators(user):
 
 
 def recovery_codes_left(user) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return RecoveryCode.objects.filter(device__user=user, device__confirmed=True, used_at__isnull=True).count()
 
 
 def totp_pending(user) -> TOTPDevice:
@@ -45,15 +49,28 @@ def _normal(code: str) -> str:
     return re.sub(r"[\s-]+", "", code or "").lower()
 
 
+def _recovery_code() -> str:
+    hint = RecoveryCodes.HINT
+    return "".join(secrets.choice(_ALPHABET) for _n in range(hint + _SECRET_LENGTH))
+
+
+def recovery_code_display(code: str) -> str:
+    """``k7m-2x9pq-r4wt8``: the hint, then the secret in two groups."""
+    hint = RecoveryCodes.HINT
+    return f"{code[:hint]}-{code[hint:hint + 5]}-{code[hint + 5:]}"
+
+
 @transaction.atomic
 def recovery_codes_new(*, user) -> list[str]:
-    """Replace the user's recovery codes with fresh ones; returns them (shown once, stored only here)."""
-    device, _created = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_DEVICE,
-                                                          defaults={"confirmed": True})
-    device.token_set.all().delete()
-    codes = [StaticToken.random_token() for _n in range(settings.REGISTRY["RECOVERY_CODES"])]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
-    return codes
+    """Replace the user's recovery codes with fresh ones; returns them, to show once (only hashes are kept)."""
+    device, _created = RecoveryCodes.objects.get_or_create(user=user, name=RECOVERY_DEVICE,
+                                                           defaults={"confirmed": True})
+    device.codes.all().delete()
+    codes = [_recovery_code() for _n in range(settings.REGISTRY["RECOVERY_CODES"])]
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(device=device, hint=code[:RecoveryCodes.HINT],
+                     code_hash=RECOVERY_HASHER.encode(code, RECOVERY_HASHER.salt())) for code in codes)
+    return [recovery_code_display(code) for code in codes]
 
 
 @transaction.atomic
@@ -79,7 +96,7 @@ def second_factor_verify(*, request, code: str):
     the lock-outs like a wrong password, and None is returned. Audited either way."""
     user = request.user
     code = _normal(code)
-    devices = authenticators(user) if _TOTP_CODE.fullmatch(code) else StaticDevice.objects.devices_for_user(user)
+    devices = authenticators(user) if _TOTP_CODE.fullmatch(code) else RecoveryCodes.objects.devices_for_user(user)
     found = next((device for device in devices if verify_token(user, device.persistent_id, code)), None)
     if found is None:
         record(action=AuditAction.OTP_FAILED, object_type="auth.user", object_id=user.pk, user=user)
@@ -87,7 +104,7 @@ def second_factor_verify(*, request, code: str):
         return None
     request.session.cycle_key()
     otp_login(request, found)
-    kind = "recovery" if isinstance(found, StaticDevice) else "totp"
+    kind = "recovery" if isinstance(found, RecoveryCodes) else "totp"
     record(action=AuditAction.OTP_VERIFIED, object_type="auth.user", object_id=user.pk, user=user,
            changes={"device": kind})
     if kind == "recovery":
@@ -114,7 +131,7 @@ def totp_remove(*, user, device: TOTPDevice) -> None:
 def devices_reset(*, user, actor, reason: str = "") -> int:
     """An administrator removes every second-factor device of ``user`` (a lost phone): the user enrols
     again at their next sign-in. Their sessions end. Audited; returns how many devices went."""
-    authenticator_apps, recovery = TOTPDevice.objects.filter(user=user), StaticDevice.objects.filter(user=user)
+    authenticator_apps, recovery = TOTPDevice.objects.filter(user=user), RecoveryCodes.objects.filter(user=user)
     removed = authenticator_apps.count() + recovery.count()
     authenticator_apps.delete()
     recovery.delete()

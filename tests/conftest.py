@@ -67,13 +67,14 @@ def _signed_in_with_second_factor(request, monkeypatch):
         return
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from registry.models import RecoveryCodes
 
     original = Client._login
 
     def _login(self, user, backend=None):
         original(self, user, backend)
-        device, _created = StaticDevice.objects.get_or_create(user=user, name="test sign-in")
+        device, _created = RecoveryCodes.objects.get_or_create(user=user, name="test sign-in")
         session = self.session
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()

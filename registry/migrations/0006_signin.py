@@ -56,4 +56,29 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['user', '-created_at'], name='password_history_user_idx')],
             },
         ),
+        migrations.CreateModel(
+            name='RecoveryCodes',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(help_text='The human-readable name of this device.', max_length=64)),
+                ('confirmed', models.BooleanField(default=True, help_text='Is this device ready for use?')),
+                ('throttling_failure_timestamp', models.DateTimeField(blank=True, default=None, help_text='A timestamp of the last failed verification attempt. Null if last attempt succeeded.', null=True)),
+                ('throttling_failure_count', models.PositiveIntegerField(default=0, help_text='Number of successive failed attempts.')),
+                ('user', models.ForeignKey(help_text='The user that this device belongs to.', on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'verbose_name': 'recovery codes',
+                'abstract': False,
+            },
+        ),
+        migrations.CreateModel(
+            name='RecoveryCode',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('hint', models.CharField(max_length=8)),
+                ('code_hash', models.CharField(max_length=200)),
+                ('used_at', models.DateTimeField(blank=True, null=True)),
+                ('device', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='codes', to='registry.recoverycodes')),
+            ],
+        ),
     ]
