@@ -10,6 +10,7 @@ import hashlib
 import io
 from functools import cache
 
+import qrcode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -26,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
-from django_otp.qr import write_qrcode_image
+from qrcode.image.svg import SvgPathImage
 from qsessions.models import Session
 from ua_parser import parse as parse_user_agent
 
@@ -102,7 +103,7 @@ class SecondFactorVerifyView(View):
                 return locked_response(request, user.get_username())
             form.add_error("code", _("Code: not accepted. Type the 6 digits your app shows now, or an unused "
                                      "recovery code."))
-        return self.page(form, status=400)
+        return self.page(form)
 
     def page(self, form, status=200):
         return render(self.request, self.template_name, {"form": form, "next": _next_url(self.request)},
@@ -111,8 +112,9 @@ class SecondFactorVerifyView(View):
 
 @cache
 def _qr_svg(url: str) -> str:
+    """The QR code as one inline SVG path (the secret is in it: never an image URL, which a log would keep)."""
     out = io.BytesIO()
-    write_qrcode_image(url, out)
+    qrcode.make(url, image_factory=SvgPathImage, border=2).save(out)
     svg = out.getvalue().decode()
     return svg[svg.index("<svg"):]
 
@@ -143,7 +145,7 @@ class SecondFactorSetupView(View):
                 # Rendered, not redirected: the codes are shown once and ride in no cookie or session.
                 return render(request, "account/recovery_codes.html",
                               {"codes": codes, "next": _next_url(request, "account:otp_manage"), "enrolled": True})
-        return self.page(form, status=400)
+        return self.page(form)
 
     def page(self, form, status=200):
         device = totp_pending(self.request.user)

@@ -73,8 +73,9 @@ def test_enrolment_shows_a_qr_code_and_ten_recovery_codes_once_and_verifies_the_
     page = client.get(reverse("account:otp_setup"))
     assert page.status_code == 200 and "<svg" in page.content.decode()
     device = TOTPDevice.objects.get(user=staff_a, confirmed=False)
-    assert client.post(reverse("account:otp_setup"), {"code": "000000" if code_for(device) != "000000"
-                                                      else "111111"}).status_code == 400
+    refused = client.post(reverse("account:otp_setup"), {"code": "000000" if code_for(device) != "000000"
+                                                         else "111111"})
+    assert refused.status_code == 200 and refused.context["form"].errors["code"]
     done = client.post(reverse("account:otp_setup"), {"code": code_for(device)})
     assert done.status_code == 200
     codes = re.findall(r"<li class=\"col\">([a-z0-9-]+)</li>", done.content.decode())
@@ -104,7 +105,7 @@ def test_officer_signs_in_with_a_code_and_then_with_a_recovery_code_that_works_o
 
     again = Client()
     password_step(again, "officer_a")
-    assert again.post(reverse("account:otp_verify"), {"code": code}).status_code == 400
+    assert again.post(reverse("account:otp_verify"), {"code": code}).context["form"].errors["code"]
     assert again.get(reverse("persons:person_list")).status_code == 302
 
 
@@ -112,7 +113,7 @@ def test_a_wrong_code_is_refused_audited_and_counted_like_a_wrong_password(clien
     device = enrolled(staff_a)
     password_step(client, "staff_a")
     wrong = "000000" if code_for(device) != "000000" else "111111"
-    assert client.post(reverse("account:otp_verify"), {"code": wrong}).status_code == 400
+    assert client.post(reverse("account:otp_verify"), {"code": wrong}).context["form"].errors["code"]
     assert AuditEvent.objects.filter(action=AuditAction.OTP_FAILED, actor_id=staff_a.pk).exists()
     assert AccessAttempt.objects.filter(username="staff_a").get().failures_since_start == 1
 
