@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
@@ -120,7 +121,22 @@ class StationFormMixin:
 
 
 class ApiTokenForm(BootstrapFormMixin, forms.Form):
+    """A new API token. The expiry's limits are ``api_token_create``'s (shared with the API), not the form's."""
+
     name = forms.CharField(
         label=pgettext_lazy("of an API token", "Name"), max_length=100,
         help_text=_("What the token is for, e.g. the system that will use it. You can revoke it at any time."),
         error_messages={"required": _("Name: say what the token is for, e.g. the system that will use it.")})
+    expires_in_days = forms.IntegerField(
+        label=_("Expires after (days)"), required=False,
+        error_messages={"invalid": _("Expires after: a whole number of days.")})
+    read_only = forms.BooleanField(label=_("Read only: it may read what you can see, and change nothing"),
+                                   required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        days = self.fields["expires_in_days"]
+        days.initial = settings.REGISTRY["TOKEN_DAYS_DEFAULT"]
+        days.widget.attrs.update(min=1, max=settings.REGISTRY["TOKEN_DAYS_MAX"])
+        days.help_text = _("From 1 to %(max)d days. After that it stops working and you create a new one.") % {
+            "max": settings.REGISTRY["TOKEN_DAYS_MAX"]}

@@ -1,19 +1,27 @@
-"""A user's own API tokens in the browser: create (the key is shown once), list with last use, revoke.
+"""A user's own API tokens in the browser: create (the key is shown once) with an expiry and optionally
+read-only, list with their state and last use, revoke.
 
 The same services as ``/api/v1/tokens/``. Tokens belong to one user: every query starts from
-``own_tokens``, so another user's token answers 404 as if it did not exist.
+``own_tokens``, so another user's token answers 404 as if it did not exist. Creating one needs a session
+verified with a second factor (a user without a device is asked to set one up first) and an address that is
+not locked out; revoking needs neither.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .forms import ApiTokenForm
+from .forms import ApiTokenForm, add_service_error
+from .lockout import address_locked, locked_response
 from .models import ApiToken
-from .services import api_token_create, api_token_revoke
+from .net import client_ip
+from .services import api_token_create, api_token_revoke, api_token_state
+from .signin import has_device, is_verified, second_factor_url
 
 
 def own_tokens(user):
@@ -21,21 +29,33 @@ def own_tokens(user):
 
 
 def _page(request, form, *, created=None, raw_key="", status=200):
-    tokens = own_tokens(request.user).order_by("revoked_at", "-created_at")
-    return render(request, "tokens/token_list.html",
-                  {"tokens": tokens, "form": form, "created": created, "raw_key": raw_key}, status=status)
+    now = timezone.now()
+    tokens = list(own_tokens(request.user).order_by(F("revoked_at").asc(nulls_first=True), "-created_at"))
+    for token in tokens:
+        token.state = api_token_state(token, now=now)
+    verified = is_verified(request)
+    return render(request, "tokens/token_list.html", {
+        "tokens": tokens, "form": form, "created": created, "raw_key": raw_key, "verified": verified,
+        # Where an unverified session gives its second factor (or sets one up) and comes back here.
+        "second_factor_url": "" if verified else second_factor_url(request),
+        "has_device": True if verified else has_device(request.user),
+    }, status=status)
 
 
 @login_required
 def token_list(request):
     if request.method != "POST":
         return _page(request, ApiTokenForm())
+    if address_locked(client_ip(request)):
+        return locked_response(request)
+    if not is_verified(request):
+        return redirect(second_factor_url(request))
     form = ApiTokenForm(request.POST)
     if form.is_valid():
         try:
-            token, raw = api_token_create(user=request.user, name=form.cleaned_data["name"])
+            token, raw = api_token_create(user=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_error(form, exc)
         else:
             # Rendered, not redirected: the key must not ride in a cookie or the session.
             return _page(request, ApiTokenForm(), created=token, raw_key=raw, status=201)

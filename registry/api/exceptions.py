@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -20,13 +21,14 @@ from registry.services import StaleVersionError
 
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = _("The record changed since you read it; fetch it again and retry with its new ETag.")
+    default_detail = gettext_lazy("The record changed since you read it; fetch it again and retry with its new ETag.")
     default_code = "stale"
 
 
 class PreconditionRequired(exceptions.APIException):
     status_code = 428
-    default_detail = _("Send the record's ETag in an If-Match header (or its version in the body) to change it.")
+    default_detail = gettext_lazy(
+        "Send the record's ETag in an If-Match header (or its version in the body) to change it.")
     default_code = "precondition_required"
 
 

@@ -28,11 +28,15 @@ class ErrorSerializer(serializers.Serializer):
 
 ERRORS = {
     "400": "Bad input: the fields and the reasons (validation_error).",
-    "401": "Not authenticated: send `Authorization: Token <key>` or log in.",
-    "403": "Authenticated, but the role lacks the permission.",
+    "401": "Not authenticated: send `Authorization: Token <key>` or log in. The error says why: "
+           "authentication_failed (no such token), token_expired (with the date) or token_revoked.",
+    "403": "Authenticated, but the role lacks the permission, or a read-only token tried to write "
+           "(read_only_token).",
     "404": "No such record within the caller's scope (outside it, a record does not exist).",
     "412": "Stale: the record changed since it was read (If-Match / version does not match); nothing changed.",
     "428": "The record's ETag is needed in If-Match (or its version in the body) to change it.",
+    "429": "Too many failed sign-ins from this address (locked_out): unknown, expired and revoked tokens count, "
+           "like wrong passwords. Every token request from it is refused until Retry-After has passed.",
 }
 VERSIONED_ACTIONS = {"end", "correct", "approve", "reject", "withdraw", "endorse"}
 IDEMPOTENT_ACTIONS = {"create", "register", "move", "arrival", "departure", "issue"}
@@ -67,7 +71,7 @@ class RegistryAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        codes = ["400", "401", "403"]
+        codes = ["400", "401", "403", "429"]
         if "{" in self.path:
             codes.append("404")
         if self._is_versioned():

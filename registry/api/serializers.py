@@ -1,8 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry.models import ApiToken, ChangeLog
 from registry.scoping import scoped_choices
-from registry.services import versioned_save
+from registry.services import API_TOKEN_STATES, api_token_state, versioned_save
 
 
 def limit_choices_to_scope(serializer, fields: dict, **sources) -> dict:
@@ -46,10 +47,33 @@ class ChangePageSerializer(serializers.Serializer):
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
+    state = serializers.SerializerMethodField(help_text="active, expired (past expires_at) or revoked.")
+
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
-        read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+        fields = ["id", "name", "prefix", "created_at", "expires_at", "read_only", "state", "last_used_at",
+                  "revoked_at"]
+        read_only_fields = ["prefix", "created_at", "expires_at", "read_only", "last_used_at", "revoked_at"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=API_TOKEN_STATES))
+    def get_state(self, token) -> str:
+        return api_token_state(token)
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    """What ``POST /api/v1/tokens/`` accepts; the expiry's limits are checked by ``api_token_create``."""
+
+    name = serializers.CharField(max_length=100, help_text="What the token is for, e.g. the system using it.")
+    expires_in_days = serializers.IntegerField(
+        required=False, allow_null=True,
+        help_text="Days until it expires: 1 to REGISTRY['TOKEN_DAYS_MAX'] (365); default TOKEN_DAYS_DEFAULT (90). "
+                  "Not together with expires_at.")
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True,
+        help_text="Or the moment it expires: in the future, at most TOKEN_DAYS_MAX days away.")
+    read_only = serializers.BooleanField(
+        required=False, default=False,
+        help_text="A read-only token may make GET, HEAD and OPTIONS requests only; any other gets 403.")
 
 
 class ApiTokenCreatedSerializer(ApiTokenSerializer):

@@ -1,9 +1,9 @@
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,8 +11,24 @@ from registry.changes import READER_BATCH, changes_sequence, changes_visible_to
 from registry.models import ApiToken
 from registry.scoping import scope_for
 from registry.services import api_token_create, api_token_revoke
+from registry.signin import is_verified
 
-from .serializers import ApiTokenCreatedSerializer, ApiTokenSerializer, ChangePageSerializer, ChangeSerializer
+from .authentication import refuse_locked_address
+from .schema import ErrorSerializer
+from .serializers import (
+    ApiTokenCreatedSerializer,
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
+    ChangePageSerializer,
+    ChangeSerializer,
+)
+
+CREATE_HELP = ("A new token; the key is in this answer only. It expires after `expires_in_days` (default 90) or at "
+               "`expires_at`, at most 365 days away (settings TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX); `read_only` "
+               "tokens may only read. Needs a browser session verified with a second factor: a token cannot create "
+               "tokens.")
+CREATE_403 = ("Not allowed to create a token: the request used a token (session_required), or the session has "
+              "not given a second factor (second_factor_required), or a read-only token (read_only_token).")
 
 FEED_PAGE_DEFAULT = 500
 FEED_PAGE_MAX = 1000
@@ -48,7 +64,7 @@ class ChangeFeedView(APIView):
 
 
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
-    """Your own API tokens: create (the key is shown once), list with last use, revoke."""
+    """Your own API tokens: create (the key is shown once), list with expiry, scope and last use, revoke."""
 
     serializer_class = ApiTokenSerializer
     pagination_class = None
@@ -60,11 +76,24 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
             return ApiToken.objects.none()
         return ApiToken.objects.filter(user=self.request.user)
 
-    @extend_schema(responses={201: ApiTokenCreatedSerializer})
+    def get_serializer_class(self):
+        return ApiTokenCreateSerializer if self.action == "create" else ApiTokenSerializer
+
+    @extend_schema(
+        description=CREATE_HELP,
+        request=ApiTokenCreateSerializer,
+        responses={201: ApiTokenCreatedSerializer, 403: OpenApiResponse(ErrorSerializer, description=CREATE_403)})
     def create(self, request, *args, **kwargs):
-        serializer = ApiTokenSerializer(data=request.data)
+        refuse_locked_address(request)
+        if isinstance(request.auth, ApiToken):
+            raise PermissionDenied(_("A token cannot create tokens: create one in the browser, signed in with your "
+                                     "second factor."), code="session_required")
+        if not is_verified(request):
+            raise PermissionDenied(_("Creating a token needs a session verified with a second factor: give yours "
+                                     "in the browser first, or set one up."), code="second_factor_required")
+        serializer = ApiTokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, raw = api_token_create(user=request.user, name=serializer.validated_data["name"])
+        token, raw = api_token_create(user=request.user, **serializer.validated_data)
         data = ApiTokenCreatedSerializer(token).data | {"key": raw}
         return Response(data, status=status.HTTP_201_CREATED)
 
