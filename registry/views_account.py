@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -74,6 +75,42 @@ class CodeForm(BootstrapFormMixin, forms.Form):
         error_messages={"required": gettext_lazy("Code: type the 6 digits your app shows, or a recovery code.")},
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True,
                                       "autocapitalize": "none", "spellcheck": "false"}))
+
+
+class ConfirmPasswordForm(BootstrapFormMixin, forms.Form):
+    """Changes to how one signs in ask for the password again (ASVS 5.0 7.5.1, 7.5.2)."""
+
+    password = forms.CharField(
+        label=gettext_lazy("Your password"), strip=False,
+        error_messages={"required": gettext_lazy("Your password: type it again to confirm this change.")},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        user = self.request.user
+        if not user.check_password(password):
+            # A wrong password here counts like one at the login: this page must not help guess it.
+            user_login_failed.send(sender=__name__, credentials={"username": user.get_username()},
+                                   request=self.request)
+            raise ValidationError(_("Your password: not correct."), code="wrong_password")
+        return password
+
+
+def _confirmed(request) -> tuple[bool, object]:
+    """(whether the POST carries the user's password, the response if the user is now locked out)."""
+    form = ConfirmPasswordForm(request.POST, request=request)
+    if form.is_valid():
+        return True, None
+    if signin_refused(request, request.user.get_username()):
+        username = request.user.get_username()
+        logout(request)
+        return False, locked_response(request, username)
+    messages.error(request, form.errors["password"][0])
+    return False, None
 
 
 @method_decorator(login_required, name="dispatch")
@@ -136,12 +173,17 @@ class SecondFactorSetupView(View):
 
     def post(self, request):
         form = CodeForm(request.POST)
+        if has_device(request.user):  # another app: the password again, as for every change of factor
+            confirmed, refused = _confirmed(request)
+            if not confirmed:
+                return refused or self.page(form)
         if form.is_valid():
             try:
                 codes = totp_enrol(request=request, device=totp_pending(request.user), code=form.cleaned_data["code"])
             except ValidationError as exc:
                 form.add_error("code", exc.message_dict.get("code", exc.messages))
             else:
+                _factors_changed(request)
                 # Rendered, not redirected: the codes are shown once and ride in no cookie or session.
                 return render(request, "account/recovery_codes.html",
                               {"codes": codes, "next": _next_url(request, "account:otp_manage"), "enrolled": True})
@@ -154,6 +196,7 @@ class SecondFactorSetupView(View):
             # Only inline: the secret appears in no URL (and so in no log).
             "qr_svg": mark_safe(_qr_svg(device.config_url)),  # noqa: S308 - the SVG is made here, from our data
             "secret": _spaced(device.key), "required": second_factor_required(self.request.user),
+            "confirm": ConfirmPasswordForm(request=self.request) if has_device(self.request.user) else None,
         }, status=status)
 
 
@@ -169,6 +212,7 @@ def second_factor_manage(request):
     return render(request, "account/otp_manage.html", {
         "devices": authenticators(request.user), "codes_left": recovery_codes_left(request.user),
         "required": second_factor_required(request.user), "verified": is_verified(request),
+        "confirm": ConfirmPasswordForm(request=request),
     })
 
 
@@ -177,7 +221,11 @@ def second_factor_manage(request):
 def recovery_codes_renew(request):
     if not is_verified(request):
         return redirect(f"{reverse('account:otp_verify')}?next={reverse('account:otp_manage')}")
+    confirmed, refused = _confirmed(request)
+    if not confirmed:
+        return refused or redirect("account:otp_manage")
     codes = recovery_codes_new(user=request.user)
+    _factors_changed(request)
     return render(request, "account/recovery_codes.html",
                   {"codes": codes, "next": reverse("account:otp_manage"), "enrolled": False})
 
@@ -188,16 +236,27 @@ def second_factor_remove(request, pk: int):
     device = get_object_or_404(authenticators(request.user), pk=pk)
     if not is_verified(request):
         return redirect(f"{reverse('account:otp_verify')}?next={reverse('account:otp_manage')}")
+    confirmed, refused = _confirmed(request)
+    if not confirmed:
+        return refused or redirect("account:otp_manage")
     try:
         check_device_remove(user=request.user, device=device)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
         totp_remove(user=request.user, device=device)
+        _factors_changed(request)
         if not authenticators(request.user).exists():
             request.session[STATE_KEY] = {"needed": second_factor_required(request.user), "device": False}
         messages.success(request, _("Authenticator app “%(name)s” removed.") % {"name": device.name})
     return redirect("account:otp_manage")
+
+
+def _factors_changed(request) -> None:
+    """After a change of second factor: every other session ends (ASVS 5.0 7.4.3)."""
+    ended = sessions_end(user=request.user, keep=request.session.session_key, reason="second factor changed")
+    if ended:
+        messages.info(request, _("Your other sessions were signed out (%(count)d).") % {"count": ended})
 
 
 # --- sessions --------------------------------------------------------------------------------------------
@@ -229,6 +288,9 @@ def _own_sessions(request):
 @login_required
 def sessions_list(request):
     if request.method == "POST":
+        confirmed, refused = _confirmed(request)
+        if not confirmed:
+            return refused or redirect("account:sessions")
         which = request.POST.get("session", "")
         if which == "others":
             ended = sessions_end(user=request.user, keep=request.session.session_key, reason="signed out elsewhere")
@@ -241,4 +303,5 @@ def sessions_list(request):
                        changes={"sessions": 1}, reason="signed out one session")
                 messages.success(request, _("That session is signed out."))
         return redirect("account:sessions")
-    return render(request, "account/sessions.html", {"sessions": _own_sessions(request)})
+    return render(request, "account/sessions.html",
+                  {"sessions": _own_sessions(request), "confirm": ConfirmPasswordForm(request=request)})

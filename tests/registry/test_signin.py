@@ -173,10 +173,13 @@ def test_adding_a_device_needs_the_one_already_there(client, staff_a):
 def test_a_user_whose_role_requires_it_cannot_remove_their_last_device(staff_a):
     device = enrolled(staff_a)
     client = signed_in(staff_a, device)
-    client.post(reverse("account:otp_remove", args=[device.pk]))
+    client.post(reverse("account:otp_remove", args=[device.pk]), {"password": PASSWORD})
     assert TOTPDevice.objects.filter(pk=device.pk).exists()
     second = enrolled(staff_a)
-    client.post(reverse("account:otp_remove", args=[second.pk]))
+    client.post(reverse("account:otp_remove", args=[second.pk]), {"password": "not my password"})
+    assert TOTPDevice.objects.filter(pk=second.pk).exists()  # a change of factor asks for the password
+    assert AccessAttempt.objects.get(username="staff_a").failures_since_start == 1
+    client.post(reverse("account:otp_remove", args=[second.pk]), {"password": PASSWORD})
     assert not TOTPDevice.objects.filter(pk=second.pk).exists()
 
 
@@ -276,9 +279,11 @@ def test_the_sessions_page_lists_browsers_and_signs_out_one_or_all_others(settin
     assert here.session.session_key not in page  # sessions are named by a digest, never by their key
     refs = re.findall(r'name="session" value="([0-9a-f]{16})"', page)
     assert len(refs) == 2
-    here.post(reverse("account:sessions"), {"session": refs[0]})
+    here.post(reverse("account:sessions"), {"session": refs[0]})  # no password: nothing happens
+    assert Session.objects.filter(user=staff_a).count() == 3
+    here.post(reverse("account:sessions"), {"session": refs[0], "password": PASSWORD})
     assert Session.objects.filter(user=staff_a).count() == 2
-    here.post(reverse("account:sessions"), {"session": "others"})
+    here.post(reverse("account:sessions"), {"session": "others", "password": PASSWORD})
     assert Session.objects.filter(user=staff_a).count() == 1
     assert here.get(reverse("persons:person_list")).status_code == 200
     assert phone.get(reverse("persons:person_list")).status_code == 302
@@ -293,7 +298,7 @@ def test_one_cannot_end_another_users_session_from_the_sessions_page(settings, s
     password_step(theirs, "staff_b")
     from registry.views_account import session_ref
 
-    mine.post(reverse("account:sessions"), {"session": session_ref(theirs.session.session_key)})
+    mine.post(reverse("account:sessions"), {"session": session_ref(theirs.session.session_key), "password": PASSWORD})
     assert theirs.get(reverse("persons:person_list")).status_code == 200
 
 
@@ -324,3 +329,20 @@ def test_an_unverified_browser_session_gets_403_from_the_api(client, staff_a):
     password_step(client, "staff_a")
     response = client.get("/api/v1/persons/")
     assert response.status_code == 403 and response.json()["error"] == "second_factor_required"
+
+
+def test_new_recovery_codes_ask_for_the_password_and_sign_out_the_other_sessions(staff_a):
+    device = enrolled(staff_a)
+    old = recovery_codes_new(user=staff_a)
+    client, other = signed_in(staff_a, device), Client()
+    password_step(other, "staff_a")
+    other.post(reverse("account:otp_verify"), {"code": old[0]})
+    assert other.get(reverse("persons:person_list")).status_code == 200
+    page = client.post(reverse("account:otp_recovery_codes"), {"password": PASSWORD})
+    fresh = re.findall(r"<li class=\"col\">([a-z0-9-]+)</li>", page.content.decode())
+    assert len(fresh) == 10 and not set(fresh) & set(old)
+    assert other.get(reverse("persons:person_list")).status_code == 302  # signed out
+    assert client.get(reverse("persons:person_list")).status_code == 200
+    again = Client()
+    password_step(again, "staff_a")
+    assert again.post(reverse("account:otp_verify"), {"code": old[1]}).context["form"].errors["code"]
