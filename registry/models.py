@@ -4,7 +4,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
 from django_otp.models import Device, ThrottlingMixin
 
 from .roles import STATION_ROLES, RoleChoices
