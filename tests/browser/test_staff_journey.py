@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from housing.factories import PropertyFactory, ResidenceFactory, UnitFactory
-from housing.models import Residence, ResidenceStatusChoices, Unit
+from housing.models import Property, Residence, ResidenceStatusChoices, Unit
 from persons.identity import make_resident_id
 from persons.models import Person
 from registry.factories import CommunityFactory, DistrictFactory, StationFactory, make_user
@@ -65,19 +65,26 @@ def build_world() -> World:
 
 
 def choose_place(page: Page, community: Community, unit: Unit, *, filter_text: str = "") -> None:
-    """Community → property → unit, each list loaded by htmx; waits for the options, then the occupancy."""
-    with page.expect_response(lambda r: "/housing/picker/properties/" in r.url):
-        page.select_option("#id_community", str(community.pk))
+    """Community → property → unit on the registration's second step, each list loaded by htmx: after each
+    choice, waits until the page shows the next list (the lists start empty), then the unit's occupancy.
+
+    Call it once the second step is on screen. Its selects load nothing until htmx has bound them, when the
+    page's deferred scripts have run; the form shows (and takes a choice) before that, and a choice made in
+    between loads nothing, ever. So first the page finishes loading, as after every ``wait_for_url``."""
+    page.wait_for_load_state()
+    properties = page.locator("#id_property option[value]:not([value=''])")
+    chosen = page.locator(f"#id_property option[value='{unit.property_id}']")
+    page.select_option("#id_community", str(community.pk))
+    expect(chosen).to_contain_text(unit.property.address)
     if filter_text:  # type-ahead on the address narrows the property list (after a 300 ms pause in typing)
-        with page.expect_response(lambda r: "/housing/picker/properties/" in r.url and "q=" in r.url):
-            page.locator("#property-filter").press_sequentially(filter_text)
-        expect(page.locator("#id_property option[value]:not([value=''])")).to_have_count(1)
-    expect(page.locator(f"#id_property option[value='{unit.property_id}']")).to_contain_text(unit.property.address)
-    with page.expect_response(lambda r: "/housing/picker/units/" in r.url):
-        page.select_option("#id_property", str(unit.property_id))
+        expect(properties).to_have_count(Property.objects.filter(community=community).count())
+        page.locator("#property-filter").press_sequentially(filter_text)
+        expect(properties).to_have_count(1)
+        expect(chosen).to_contain_text(unit.property.address)
+    page.select_option("#id_property", str(unit.property_id))
     expect(page.locator(f"#id_unit option[value='{unit.pk}']")).to_contain_text(unit.label)
-    with page.expect_response(lambda r: "/housing/picker/occupancy/" in r.url and f"unit={unit.pk}" in r.url):
-        page.select_option("#id_unit", str(unit.pk))
+    page.select_option("#id_unit", str(unit.pk))
+    # Empty until a unit is chosen: the unit list's own request on page load has no unit, and shows nothing.
     expect(page.locator("#occupancy [role=status]")).to_be_visible()
 
 
@@ -235,6 +242,8 @@ def test_new_staff_member_registers_finds_moves_and_deregisters_a_resident(live_
     expect(english).to_have_attribute("aria-pressed", "true")
     expect(new).to_contain_text("Ended")
     shot(page, "12-english")
+    # The user menu is a Bootstrap dropdown: it opens once the re-rendered page's deferred scripts have run.
+    page.wait_for_load_state()
     page.locator(".registry-user").click()
     page.locator("#main-nav").get_by_role("button", name="简体中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
