@@ -9,7 +9,9 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from housing.factories import PropertyFactory, ResidenceFactory, UnitFactory
@@ -20,7 +22,7 @@ from registry.factories import CommunityFactory, DistrictFactory, StationFactory
 from registry.models import Community
 from registry.roles import RoleChoices
 
-from .conftest import label, log_in, tr, trc
+from .conftest import authenticator_code, label, log_in, tr, trc
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -267,6 +269,7 @@ def test_the_interface_speaks_simplified_chinese_by_default(live_server, web, sh
 
 def test_anonymous_visitor_of_the_residents_list_ends_on_the_login_page(live_server, web, shot):
     world = build_world()
+    device = TOTPDevice.objects.create(user=User.objects.get(username=world.staff_username), name="phone")
     web.goto(f"{live_server.url}/persons/")
     expect(web).to_have_url(re.compile(r"/accounts/login/\?next=/persons/$"))
     expect(web.locator("input[name=username]")).to_be_visible()
@@ -276,6 +279,10 @@ def test_anonymous_visitor_of_the_residents_list_ends_on_the_login_page(live_ser
     web.fill("input[name=username]", world.staff_username)
     web.fill("input[name=password]", "demo-pass-2026")
     web.locator("main form button[type=submit]").click()
+    # Then the code of the staff member's authenticator app, and on to the page they asked for.
+    web.wait_for_url(re.compile(r"/account/verify/\?next=/persons/$"))
+    web.fill("input[name=code]", authenticator_code(device.key, set()))
+    web.locator("main form button[type=submit]").first.click()
     web.wait_for_url(f"{live_server.url}/persons/")
     expect(web.locator("#person-results").get_by_role("link", name=world.known.name)).to_be_visible()
 
