@@ -2,13 +2,13 @@
 
 The account's username is the owner's phone number. Its scope comes only from the link
 ``Landlord.user`` / ``Employer.user`` (see ``registry.scoping``), so it sees its own records and nothing
-else. The one-time link is Django's password-reset token: it stops working once a password is set,
-when a newer invitation replaces the password hash, or after ``PASSWORD_RESET_TIMEOUT``.
+else. The one-time link is an invitation token (``registry.passwords.invitation_tokens``): it stops working
+once a password is set, when a newer invitation replaces the password hash, or after
+``REGISTRY["INVITATION_DAYS"]`` (longer than a password reset's hour).
 """
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import EmailValidator
@@ -26,6 +26,7 @@ from persons.models import Employer
 from persons.validators import normalize_phone
 from registry import audit
 from registry.models import Profile
+from registry.passwords import invitation_tokens
 from registry.roles import RoleChoices
 
 User = get_user_model()
@@ -109,7 +110,7 @@ def portal_account_link(user, *, request=None) -> str:
     """The absolute one-time link that lets ``user`` set their password."""
     path = reverse("portal:invite_accept", kwargs={
         "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": default_token_generator.make_token(user),
+        "token": invitation_tokens.make_token(user),
     })
     if request is not None:
         return request.build_absolute_uri(path)
@@ -130,7 +131,7 @@ def _invitation_email(*, user, owner, link: str, language: str) -> tuple[str, st
         "name": user.get_full_name() or str(owner),
         "username": user.get_username(),
         "link": link,
-        "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+        "days": settings.REGISTRY["INVITATION_DAYS"],
         "station": owner.station,
     }
     with translation.override(language):

@@ -1,11 +1,15 @@
 """Portal accounts: officers invite and remove landlord and employer accounts; invitees set a password;
-anyone resets a forgotten password by email (rate-limited per address and per IP)."""
+a portal account resets a forgotten password by email (rate-limited per address and per IP). Station-side
+accounts get no email reset: an administrator gives them a one-time link (``registry.views_password``).
+
+A password set through either link ends every other session of the account and revokes its API tokens."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
@@ -18,8 +22,9 @@ from django_ratelimit.core import is_ratelimited
 from housing.models import Landlord
 from persons.models import Employer
 from registry.forms import add_service_error
-from registry.roles import RoleChoices
+from registry.passwords import invitation_tokens, password_reset_used
 from registry.scoping import get_object_for_user
+from registry.signin import is_station_side
 
 from .accounts import (
     PortalAccountStatus,
@@ -129,33 +134,31 @@ class PortalDeactivateView(OwnerAccountMixin, View):
         return redirect(self.owner_url(owner))
 
 
-class ActiveUserLinkMixin:
-    """A link for a deactivated account is as good as expired: nobody may set a password through it."""
+class PortalLinkMixin:
+    """The one-time links of portal accounts. A link for a deactivated account is as good as expired, and one
+    for a station-side account opens nothing here (station accounts have the administrator's link)."""
 
     def get_user(self, uidb64):
         user = super().get_user(uidb64)
-        return user if user is not None and user.is_active else None
+        return user if user is not None and user.is_active and not is_station_side(user) else None
 
 
-class PortalInviteAcceptView(ActiveUserLinkMixin, auth_views.PasswordResetConfirmView):
-    """The invitee sets a password through the one-time link, is logged in, and lands on the portal."""
+class PortalInviteAcceptView(PortalLinkMixin, auth_views.PasswordResetConfirmView):
+    """The invitee sets a password through the one-time link (``REGISTRY["INVITATION_DAYS"]``), is logged in,
+    and lands on the portal."""
 
     form_class = PortalSetPasswordForm
+    token_generator = invitation_tokens
     template_name = "portal/accounts/invite_accept.html"
     post_reset_login = True
     # With the axes backend listed first, login() needs to be told which backend vouches for the user.
     post_reset_login_backend = "registry.backends.CachedPermissionsBackend"
     success_url = reverse_lazy("portal:home")
 
-    def get_user(self, uidb64):
-        user = super().get_user(uidb64)
-        if user is None:
-            return None
-        role = getattr(getattr(user, "profile", None), "role", None)
-        return user if role in (RoleChoices.LANDLORD, RoleChoices.EMPLOYER) else None
-
+    @transaction.atomic
     def form_valid(self, form):
         response = super().form_valid(form)
+        password_reset_used(user=form.user, via="invitation", keep=self.request.session.session_key)
         messages.success(self.request, _("Your password is set. Welcome to the portal."))
         return response
 
@@ -168,6 +171,10 @@ class PortalPasswordResetView(auth_views.PasswordResetView):
     email_template_name = "portal/accounts/password_reset_email.txt"
     subject_template_name = "portal/accounts/password_reset_subject.txt"
     success_url = reverse_lazy("portal:password_reset_done")
+
+    @property
+    def extra_email_context(self):
+        return {"minutes": settings.PASSWORD_RESET_TIMEOUT // 60}
 
     def post(self, request, *args, **kwargs):
         # Both counters advance on every request, so neither can be dodged by tripping the other first.
@@ -188,10 +195,19 @@ class PortalPasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "portal/accounts/password_reset_done.html"
 
 
-class PortalPasswordResetConfirmView(ActiveUserLinkMixin, auth_views.PasswordResetConfirmView):
+class PortalPasswordResetConfirmView(PortalLinkMixin, auth_views.PasswordResetConfirmView):
+    """The emailed link: a new password, within ``PASSWORD_RESET_TIMEOUT``; then every session of the account
+    ends and its API tokens are revoked."""
+
     form_class = PortalSetPasswordForm
     template_name = "portal/accounts/password_reset_confirm.html"
     success_url = reverse_lazy("portal:password_reset_complete")
+
+    @transaction.atomic
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        password_reset_used(user=form.user, via="email")
+        return response
 
 
 class PortalPasswordResetCompleteView(auth_views.PasswordResetCompleteView):

@@ -1,8 +1,16 @@
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext as _
 
 from .models import AuditEvent, Community, District, Profile, Station
+from .passwords import check_station_reset, password_set_by_administrator, station_reset_link_create
 
 
 @admin.register(District)
@@ -49,6 +57,57 @@ class RegistryUserAdmin(UserAdmin):
     @admin.display(description="station")
     def station(self, obj):
         return getattr(getattr(obj, "profile", None), "station", None) or "—"
+
+    # --- passwords (registry/passwords.py) ---
+    change_form_template = "password/admin_user_change_form.html"
+
+    def get_urls(self):
+        return [
+            path("<id>/password-link/", self.admin_site.admin_view(self.password_link_view),
+                 name="auth_user_password_link"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        user = self.get_object(request, unquote(object_id))
+        allowed = user is not None and _station_reset_error(user) is None
+        return super().change_view(request, object_id, form_url,
+                                   {**(extra_context or {}), "password_link_allowed": allowed})
+
+    def password_link_view(self, request, id):
+        """A one-time link for a station account to choose a new password, shown once to hand over in person."""
+        user = self.get_object(request, unquote(id))
+        if user is None:
+            raise Http404
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "original": user,
+                   "title": _("One-time password link"), "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+                   "error": _station_reset_error(user)}
+        if request.method == "POST" and context["error"] is None:
+            context["link"] = station_reset_link_create(user=user, actor=request.user, request=request)
+        return TemplateResponse(request, "password/admin_link.html", context)
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's page that sets a password; a password it sets (or disables) is a reset: the user's sessions
+        end and their tokens are revoked (the administrator's own session stays, if it is their own)."""
+        user = self.get_object(request, unquote(id))
+        before = user.password if user is not None else None
+        response = super().user_change_password(request, id, form_url)
+        if user is not None and request.method == "POST":
+            user.refresh_from_db(fields=["password"])
+            if user.password != before:
+                keep = request.session.session_key if user.pk == request.user.pk else None
+                password_set_by_administrator(user=user, actor=request.user, keep=keep)
+        return response
+
+
+def _station_reset_error(user) -> str | None:
+    try:
+        check_station_reset(user=user)
+    except ValidationError as exc:
+        return exc.messages[0]
+    return None
 
 
 @admin.register(AuditEvent)

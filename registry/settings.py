@@ -196,11 +196,14 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "registry.backends.CachedPermissionsBackend",
 ]
+# Django's rules with messages that name the field, a longer minimum for station-side accounts, and no reuse
+# of the last REGISTRY["PASSWORD_HISTORY"] passwords (recorded whenever a password is saved): registry/passwords.py.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "registry.passwords.UserAttributeSimilarityValidator"},
+    {"NAME": "registry.passwords.MinimumLengthByRoleValidator"},
+    {"NAME": "registry.passwords.CommonPasswordValidator"},
+    {"NAME": "registry.passwords.NumericPasswordValidator"},
+    {"NAME": "registry.passwords.PasswordHistoryValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

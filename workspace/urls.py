@@ -31,6 +31,7 @@ urlpatterns = [
     path("notifications/", include("registry.urls_notifications")),
     path("account/tokens/", include("registry.urls_tokens")),
     path("account/", include("registry.urls_account")),
+    path("account/", include("registry.urls_password")),
     path("api/v1/", include(("registry.api.urls", "registry-api"), namespace="registry-api")),
     # Housing's first: its POST persons/register/ would otherwise meet the persons' detail route (persons/<pk>/).
     path("api/v1/", include(("housing.api.urls", "housing-api"), namespace="housing-api")),
