@@ -25,7 +25,7 @@ from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, pagination, permissions, serializers, viewsets
 
-from housing.models import Property, Residence
+from housing.models import CURRENT_RESIDENCE_STATUSES, Property, Residence
 from patrol.models import PropertyRating, ResidencePermit, VerificationRequest
 from persons.models import Person
 from portal.models import Submission
@@ -143,7 +143,7 @@ def dashboard(request):
     today = timezone.localdate()
     rows = []
     for station in stations:
-        current = Residence.objects.filter(station=station, status__in=["active", "unconfirmed"])
+        current = Residence.objects.filter(station=station, status__in=CURRENT_RESIDENCE_STATUSES)
         rows.append({
             "station": station.name,
             "residents": current.count(),

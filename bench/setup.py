@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from housing.models import Residence, Unit
+from housing.models import CURRENT_RESIDENCE_STATUSES, Residence, Unit
 from persons.identity import make_resident_id
 from persons.models import Person
 from registry.factories import make_user
@@ -183,4 +183,4 @@ def new_identities(count: int, *, seed: int) -> list[dict]:
 
 
 def current_residents_of(station) -> int:
-    return Residence.objects.filter(station=station, status__in=["active", "unconfirmed"]).count()
+    return Residence.objects.filter(station=station, status__in=CURRENT_RESIDENCE_STATUSES).count()

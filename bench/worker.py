@@ -27,8 +27,7 @@ from django.db.models import Exists, OuterRef  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.harness import rss_peak_mb  # noqa: E402
-
-CURRENT = ("active", "unconfirmed")
+from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT  # noqa: E402
 
 
 def emit(**answer):

@@ -18,11 +18,10 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
 from housing.models import Property, Residence
 from patrol.models import PropertyRating, ResidencePermit, VerificationRequest
 from portal.models import Submission
-
-CURRENT = ("active", "unconfirmed")
 
 
 @dataclass

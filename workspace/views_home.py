@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
 
-from housing.models import Residence
+from housing.models import CURRENT_RESIDENCE_STATUSES, Residence
 from portal.models import Submission
 from registry.roles import RoleChoices
 from registry.scoping import scope_for
@@ -26,7 +26,7 @@ class HomeView(LoginRequiredMixin, View):
         today = timezone.localdate()
         residences = Residence.objects.visible_to(request.user).select_related(
             "person", "unit__property__community")
-        due = residences.filter(status__in=["active", "unconfirmed"],
+        due = residences.filter(status__in=CURRENT_RESIDENCE_STATUSES,
                                 next_verification_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
         recent = residences.filter(created_by=request.user).order_by("-created_at")[:10]
         waiting = Submission.objects.visible_to(request.user).waiting().select_related(
