@@ -8,9 +8,12 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import AuditEvent, Community, District, Profile, Station
 from .passwords import check_station_reset, password_set_by_administrator, station_reset_link_create
+from .second_factor import devices_reset
+from .signin import sessions_end
 
 
 @admin.register(District)
@@ -57,6 +60,22 @@ class RegistryUserAdmin(UserAdmin):
     @admin.display(description="station")
     def station(self, obj):
         return getattr(getattr(obj, "profile", None), "station", None) or "—"
+
+    # --- the second factor and sessions (registry/second_factor.py, registry/signin.py) ---
+    actions = ["reset_second_factor", "end_sessions"]
+
+    @admin.action(description=gettext_lazy("Reset the second factor (a lost phone): enrol again at the next sign-in"))
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            devices_reset(user=user, actor=request.user, reason="reset by an administrator")
+        self.message_user(request, _("Second factor reset for %(count)d users; their sessions are signed out.")
+                          % {"count": len(queryset)})
+
+    @admin.action(description=gettext_lazy("Sign out everywhere"))
+    def end_sessions(self, request, queryset):
+        ended = sum(sessions_end(user=user, actor=request.user, reason="ended by an administrator")
+                    for user in queryset)
+        self.message_user(request, _("%(count)d sessions signed out.") % {"count": ended})
 
     # --- passwords (registry/passwords.py) ---
     change_form_template = "password/admin_user_change_form.html"

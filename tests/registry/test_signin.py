@@ -49,10 +49,10 @@ def same_page(response) -> str:
     return re.sub(r'"X-CSRFToken": "[^"]+"', "", page)
 
 
-def signed_in(user, device) -> Client:
+def signed_in(user, device, steps_ahead: int = 0) -> Client:
     client = Client()
     password_step(client, user.username)
-    response = client.post(reverse("account:otp_verify"), {"code": code_for(device)})
+    response = client.post(reverse("account:otp_verify"), {"code": code_for(device, steps_ahead)})
     assert response.status_code == 302, response.content[:300]
     return client
 
@@ -346,3 +346,20 @@ def test_new_recovery_codes_ask_for_the_password_and_sign_out_the_other_sessions
     again = Client()
     password_step(again, "staff_a")
     assert again.post(reverse("account:otp_verify"), {"code": old[1]}).context["form"].errors["code"]
+
+
+def test_an_administrator_signs_a_user_out_everywhere_and_resets_their_second_factor_from_the_admin(
+        staff_a, admin_user, django_capture_on_commit_callbacks):
+    device = enrolled(staff_a)
+    victim = signed_in(staff_a, device)
+    admin = signed_in(admin_user, enrolled(admin_user))
+    changelist = reverse("admin:auth_user_changelist")
+    admin.post(changelist, {"action": "end_sessions", "_selected_action": [staff_a.pk]})
+    assert victim.get(reverse("persons:person_list")).status_code == 302
+    victim = signed_in(staff_a, device, steps_ahead=1)  # a code works once: the app's next one
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(changelist, {"action": "reset_second_factor", "_selected_action": [staff_a.pk]})
+    assert not TOTPDevice.objects.filter(user=staff_a).exists()
+    assert victim.get(reverse("persons:person_list")).status_code == 302
+    assert AuditEvent.objects.filter(action=AuditAction.SESSIONS_ENDED, actor_id=admin_user.pk).count() == 2
+    assert AuditEvent.objects.filter(action=AuditAction.DEVICES_RESET, actor_id=admin_user.pk).exists()
