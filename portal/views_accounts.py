@@ -211,4 +211,4 @@ class PortalPasswordResetConfirmView(PortalLinkMixin, auth_views.PasswordResetCo
 
 
 class PortalPasswordResetCompleteView(auth_views.PasswordResetCompleteView):
-    template_name = "portal/accounts/password_reset_complete.html"
+    template_name = "password/reset_complete.html"  # the same page as after a station account's reset
