@@ -78,20 +78,18 @@ class SearchView(LoginRequiredMixin, View):
             context["page_obj"] = person_page(user, raw, request.GET.get("page"))
             query = classify(raw)
             text = query.text
-            context["properties"] = []
-            if query.kind not in NUMBER_KINDS:
-                # Addresses are read row by row (every property of a station: 4,000 in a city of a
-                # million): not for an ID or mobile number, which is never part of one or a registration
-                # number, and not for a single character, which nearly every address contains.
-                # Registration numbers are stored upper-case: an exact match uses their unique index.
-                property_match = Q(registration_number=raw.upper())
-                if len(raw) >= 2:
-                    property_match |= Q(address__icontains=raw)
-                # The ids first, from the (station, address) index alone; then those few rows.
-                ids = list(Property.objects.visible_to(user).filter(property_match).order_by("address")
-                           .values_list("pk", flat=True)[:OTHER_RESULTS])
-                context["properties"] = (Property.objects.visible_to(user).select_related("community")
-                                         .filter(pk__in=ids).order_by("address") if ids else [])
+            # Registration numbers are stored upper-case: an exact match uses their unique index, whatever the
+            # text looks like ("1305-0000042" reads like a mobile number). Addresses are read row by row (every
+            # property of a station: 4,000 in a city of a million): not for an ID or mobile number, which is
+            # never part of one, and not for a single character, which nearly every address contains.
+            property_match = Q(registration_number=raw.upper())
+            if query.kind not in NUMBER_KINDS and len(raw) >= 2:
+                property_match |= Q(address__icontains=raw)
+            # The ids first, from the (station, address) index alone; then those few rows.
+            ids = list(Property.objects.visible_to(user).filter(property_match).order_by("address")
+                       .values_list("pk", flat=True)[:OTHER_RESULTS])
+            context["properties"] = (Property.objects.visible_to(user).select_related("community")
+                                     .filter(pk__in=ids).order_by("address") if ids else [])
             if query.kind == "document":
                 landlord_match = document_condition(Landlord, text)
             elif query.kind in ("phone", "digits"):

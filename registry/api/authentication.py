@@ -90,7 +90,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
     @staticmethod
     def expired_used(request, token) -> None:
         """Audit that an expired token was presented: once a day per token, however often it is tried."""
-        if cache.add(f"api-token-expired-audited:{token.pk}", 1, EXPIRED_AUDIT_SECONDS):
+        # Keyed by the day, not only timed: a cache's expiry runs on its own clock (Redis's).
+        if cache.add(f"api-token-expired-audited:{token.pk}:{timezone.localdate().isoformat()}", 1,
+                     EXPIRED_AUDIT_SECONDS):
             audit.record(action=audit.AuditAction.TOKEN_EXPIRED, user=token.user, object_type="registry.apitoken",
                          object_id=token.pk, via="api", changes={
                              "expires_at": token.expires_at.isoformat(), "method": request.method,

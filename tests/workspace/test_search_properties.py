@@ -33,3 +33,11 @@ def test_registration_number_matches_exactly_in_any_case(client, staff_a, rental
 def test_a_single_character_does_not_match_addresses(client, staff_a, rental_a):
     client.force_login(staff_a)
     assert _found(client, "甲") == []
+
+
+def test_a_registration_number_that_reads_like_a_mobile_number_is_found(client, staff_a, rental_a):
+    # Station 1385's numbers look like mobile numbers once the dash is gone: "13850000042".
+    rental_a.registration_number = "1385-0000042"
+    rental_a.save(update_fields=["registration_number"])
+    client.force_login(staff_a)
+    assert _found(client, "1385-0000042") == [rental_a.address]
