@@ -196,6 +196,8 @@ class SecondFactorSetupView(View):
             # Only inline: the secret appears in no URL (and so in no log).
             "qr_svg": mark_safe(_qr_svg(device.config_url)),  # noqa: S308 - the SVG is made here, from our data
             "secret": _spaced(device.key), "required": second_factor_required(self.request.user),
+            # On the phone itself there is nothing to scan: the otpauth:// link opens the authenticator app.
+            "config_url": device.config_url,
             "confirm": ConfirmPasswordForm(request=self.request) if has_device(self.request.user) else None,
         }, status=status)
 
