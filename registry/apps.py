@@ -19,7 +19,7 @@ class RegistryConfig(AppConfig):
         from django.contrib.auth.models import Group
         from django.db.models.signals import m2m_changed, post_migrate, post_save
 
-        from . import audit, lockout, signals, signin  # noqa: F401  (connect receivers)
+        from . import audit, checks, lockout, signals, signin  # noqa: F401  (connect receivers, register checks)
         from .backends import permissions_changed
 
         user_model = get_user_model()
@@ -34,3 +34,4 @@ class RegistryConfig(AppConfig):
         # for apps with a models module, so the last of those.
         last_app = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
         post_migrate.connect(signals.sync_role_groups, sender=last_app, dispatch_uid="registry_sync_role_groups")
+        post_migrate.connect(signals.key_canary_after_migrate, sender=self, dispatch_uid="registry_key_canary")

@@ -309,6 +309,18 @@ class RecoveryCode(models.Model):
         return self.hint
 
 
+class KeyCanary(models.Model):
+    """A known text encrypted and hashed under the configured keys: if they change, the product says so at
+    start-up instead of failing on every person's page (``registry/keys.py``). One row."""
+
+    ciphertext = models.TextField()
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"key canary of {self.created_at:%Y-%m-%d}"
+
+
 class PasswordHistory(models.Model):
     """A password a user had (its hash only), so that a new one is not one of the last few."""
 

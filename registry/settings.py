@@ -40,13 +40,29 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def _private_var_dir() -> None:
+    """``var/`` holds the zero-setup default's keys and database: readable by this user only (0700)."""
+    VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if VAR_DIR.stat().st_mode & 0o077:
+        VAR_DIR.chmod(0o700)
+
+
 def _local_secret(filename: str, factory) -> str:
-    """Create a secret once in ``var/`` (git-ignored) for the zero-setup default."""
+    """Create a secret once in ``var/`` (git-ignored) for the zero-setup default: mode 0600 from the start
+    (never a moment readable by others), and atomically (a process starting at the same moment, a worker
+    beside the web server, reads the same secret, never a half-written or a second one)."""
+    _private_var_dir()
     path = VAR_DIR / filename
     if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(factory())
-        path.chmod(0o600)
+        draft = path.with_name(f".{filename}.{os.getpid()}.new")
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            handle.write(factory())
+        try:
+            os.link(draft, path)  # fails if another process created it first: then theirs is the one
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
@@ -70,6 +86,8 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS") or [
 ]
 # Key for the keyed hash used for exact lookup of document numbers; never rotated casually.
 FIELD_HASH_KEY = env("FIELD_HASH_KEY") or FIELD_ENCRYPTION_KEYS[-1]
+# Whether the keys were given (production) or made in var/ (the zero-setup default): `check --deploy` says.
+FIELD_KEYS_GIVEN = bool(env_list("FIELD_ENCRYPTION_KEYS")) and bool(env("FIELD_HASH_KEY"))
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -142,7 +160,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+_private_var_dir()
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'registry.sqlite3'}"),

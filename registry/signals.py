@@ -60,3 +60,10 @@ def sync_role_groups(sender=None, using="default", **kwargs):
                 raise LookupError(f"role {role}: permission {dotted} does not exist")
             wanted.append(perm)
         group.permissions.set(wanted)
+
+
+def key_canary_after_migrate(sender=None, using="default", **kwargs):
+    """After ``migrate``: the key canary, written under the configured keys if there is none (registry/keys.py)."""
+    from .keys import key_canary_ensure
+
+    key_canary_ensure()
