@@ -8,11 +8,12 @@ class HousingConfig(AppConfig):
 
     def ready(self):
         from registry.changes import change_scopes
+        from registry.retention import retention_rules
         from registry.roles import RoleChoices, crud, grant, read_only
         from registry.scoping import owner_scopes, scope_conditions
         from registry.views import detail_context, list_annotations
 
-        from . import selectors
+        from . import retention, selectors
 
         station_work = crud("housing", "landlord", "property", "unit", "residence")
         owners = ["housing.view_property", "housing.view_unit", "housing.view_residence"]
@@ -26,3 +27,4 @@ class HousingConfig(AppConfig):
         detail_context.register("persons.person", selectors.person_residences, order=10)
         detail_context.register("persons.employer", selectors.employer_dormitories)
         list_annotations.register("persons.employer", selectors.with_dormitory_count)
+        retention_rules.register("import_reports", retention.import_reports_delete, order=20)

@@ -8,9 +8,10 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from registry.notifications import daily_reminders
+        from registry.retention import retention_rules
         from registry.roles import RoleChoices, grant, read_only
 
-        from . import reminders
+        from . import reminders, retention
 
         reviewing = ["portal.view_submission", "portal.change_submission", "portal.view_ratingappeal"]
         reporting = ["portal.add_submission", "portal.view_submission", "portal.add_ratingappeal",
@@ -26,3 +27,4 @@ class PortalConfig(AppConfig):
         # Beside patrol's (the task's result lists the kinds in this order).
         daily_reminders.register("submissions_waiting", reminders.submissions_waiting, order=10)
         daily_reminders.register("appeals_waiting", reminders.appeals_waiting, order=40)
+        retention_rules.register("submissions", retention.submissions_anonymise, order=30)

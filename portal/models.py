@@ -88,6 +88,8 @@ class Submission(IdentityDocument):
     created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Set when the tenant's details were removed, a retention period after the decision (portal/retention.py).
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
 
     objects = SubmissionQuerySet.as_manager()
 

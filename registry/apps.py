@@ -19,7 +19,7 @@ class RegistryConfig(AppConfig):
         from django.contrib.auth.models import Group
         from django.db.models.signals import m2m_changed, post_migrate, post_save
 
-        from . import audit, checks, lockout, signals, signin  # noqa: F401  (connect receivers, register checks)
+        from . import audit, checks, lockout, retention, signals, signin  # noqa: F401  (receivers, checks, rules)
         from .backends import permissions_changed
 
         user_model = get_user_model()

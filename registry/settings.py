@@ -374,6 +374,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=4, minute=0),
         "options": {"expires": DAY - 600},
     },
+    "retention": {
+        "task": "registry.tasks.retention_task",
+        "schedule": crontab(hour=3, minute=45),
+        "options": {"expires": DAY - 600},
+    },
     "audit-purge-expired": {
         "task": "registry.tasks.audit_purge_expired",
         "schedule": crontab(hour=3, minute=30),
@@ -420,6 +425,15 @@ REGISTRY = {
     "ADDRESS_FAILURE_MINUTES": env_int("REGISTRY_ADDRESS_FAILURE_MINUTES", 15),
     # Invitations to portal accounts (one-time links) last longer than password resets.
     "INVITATION_DAYS": env_int("REGISTRY_INVITATION_DAYS", 3),
+    # Retention (registry/retention.py): days after which records are deleted or anonymised each night.
+    "RETENTION_DAYS": {
+        # a landlord's or employer's report, after its decision (anonymised: the counts stay)
+        "submissions": env_int("REGISTRY_RETENTION_SUBMISSION_DAYS", 365),
+        # an import's report (its file is gone a day after the import), from its end
+        "imports": env_int("REGISTRY_RETENTION_IMPORT_DAYS", 30),
+        "idempotency": env_int("REGISTRY_RETENTION_IDEMPOTENCY_DAYS", 30),
+        "read_notifications": env_int("REGISTRY_RETENTION_READ_NOTIFICATION_DAYS", 90),
+    },
     # API tokens: the expiry offered at creation, and the longest allowed.
     "TOKEN_DAYS_DEFAULT": env_int("REGISTRY_TOKEN_DAYS_DEFAULT", 90),
     "TOKEN_DAYS_MAX": min(365, env_int("REGISTRY_TOKEN_DAYS_MAX", 365)),

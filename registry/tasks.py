@@ -5,6 +5,7 @@ from celery import shared_task
 from .audit import audit_context
 from .changes import changes_settle
 from .models import AuditEvent, Notification
+from .retention import retention_run
 from .taskruns import recorded
 
 logger = logging.getLogger(__name__)
@@ -45,3 +46,13 @@ def changes_settle_task() -> int:
     numbered = changes_settle()
     logger.info("change feed: %d entries numbered", numbered)
     return numbered
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900)
+def retention_task() -> dict:
+    """Nightly: every record past its retention period deleted or anonymised (registry/retention.py). Idempotent."""
+    with audit_context(via="task"), recorded("retention") as run:
+        result = retention_run()
+        run.rows_changed = sum(result.values())
+        run.result = str(result)
+    return result
