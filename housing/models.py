@@ -72,6 +72,7 @@ class Landlord(PersonRecord):
 
     objects = LandlordQuerySet.as_manager()
     phone_required = True
+    audit_personal_fields = ("name", "phone", "address")
     duplicate_message = _("Document number: a landlord with this number is already registered.")
 
     class Meta:
@@ -277,6 +278,8 @@ class Residence(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = ResidenceQuerySet.as_manager()
+    # Free text (corrections, moves) may name people: the trail says it changed, not what it says.
+    audit_personal_fields = ("note",)
 
     class Meta:
         verbose_name = _("residence")

@@ -109,6 +109,8 @@ class PersonRecord(IdentityDocument, NamedMixin):
 
     phone_required = False
     duplicate_message = _("Document number: a record with this number is already registered.")
+    # Recorded in the audit trail as "set" / "changed", never in clear (registry/audit.py).
+    audit_personal_fields = ("name", "phone")
 
     class Meta:
         abstract = True
@@ -210,6 +212,7 @@ class Person(PersonRecord):
 
     objects = PersonQuerySet.as_manager()
     duplicate_message = _("Document number: a person with this number is already registered.")
+    audit_personal_fields = ("name", "phone", "birth_date", "hukou_address", "occupation")
 
     class Meta:
         verbose_name = _("person")
@@ -292,6 +295,7 @@ class Employer(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = EmployerQuerySet.as_manager()
+    audit_personal_fields = ("contact_name", "contact_phone")
 
     class Meta:
         verbose_name = _("employer")

@@ -92,6 +92,8 @@ class Submission(IdentityDocument):
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
 
     objects = SubmissionQuerySet.as_manager()
+    # Recorded in the audit trail as "set" / "changed", never in clear (registry/audit.py).
+    audit_personal_fields = ("name", "phone", "birth_date", "rejection_reason")
 
     class Meta:
         verbose_name = _("submission")

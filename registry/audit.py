@@ -50,6 +50,9 @@ _context: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar("
 
 # Fields whose value is never written to the trail; a change shows as "changed" only.
 SECRET_FIELDS = {"document_number", "document_hash", "document_head_hash", "document_tail_hash"}
+# A model's own personal fields (names, phones, dates of birth, addresses: ``audit_personal_fields`` on the
+# model) show as "set" or "changed" too: the trail then never holds a person's details in clear, and never
+# needs anonymising when the person is.
 # Derived or bookkeeping fields: recording them would only add noise.
 IGNORED_FIELDS = {"version", "updated_at", "created_at", "name_pinyin", "name_initials"}
 
@@ -152,8 +155,14 @@ def _display(value):
     return value if type(value) in _PLAIN or isinstance(value, _PLAIN) else str(value)
 
 
+@functools.cache
+def _personal_names(model) -> frozenset:
+    return frozenset(getattr(model, "audit_personal_fields", ()))
+
+
 def _diff(instance, created: bool) -> dict:
     values = instance.__dict__
+    personal = _personal_names(type(instance))
     changes = {}
     if created:
         for name in _tracked_names(type(instance)):
@@ -165,7 +174,7 @@ def _diff(instance, created: bool) -> dict:
                 if name == "document_number":
                     changes[name] = ["", "set"]
                 continue
-            changes[name] = [None, _display(new)]
+            changes[name] = ["", "set"] if name in personal else [None, _display(new)]
         return changes
     before = getattr(instance, "_audit_snapshot", {})
     for name in _tracked_names(type(instance)):
@@ -176,7 +185,7 @@ def _diff(instance, created: bool) -> dict:
             if name == "document_number":
                 changes[name] = ["", "changed"]
             continue
-        changes[name] = [_display(old), _display(new)]
+        changes[name] = ["", "changed"] if name in personal else [_display(old), _display(new)]
     return changes
 
 

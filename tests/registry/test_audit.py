@@ -55,6 +55,25 @@ def test_audit_never_holds_the_document_number(staff_a, station_a):
     assert event.changes["document_number"] == ["", "set"]
 
 
+def test_audit_diffs_hold_no_personal_value_in_clear(staff_a, station_a, landlord_a):
+    with audit.audit_context(user=staff_a):
+        person = PersonFactory(registered_station=station_a, phone="13912345678", hukou_address="河南省郑州市二七区",
+                               occupation="厨师")
+        person.name, person.phone = "王改名", "13800000000"
+        person.save()
+        landlord_a.address = "新的住址 8 号"
+        landlord_a.save()
+    created, updated = _events(AuditAction.CREATE, person).get(), _events(AuditAction.UPDATE, person).get()
+    for value in (person.name, "13912345678", "13800000000", "河南省郑州市二七区", "厨师",
+                  person.birth_date.isoformat(), str(person.birth_date)):
+        assert value not in str(created.changes) + str(updated.changes), value
+    assert created.changes["name"] == created.changes["birth_date"] == ["", "set"]
+    assert updated.changes == {"name": ["", "changed"], "phone": ["", "changed"]}
+    assert created.changes["sex"] == [None, person.sex]  # what is not a personal detail is recorded as before
+    landlord_event = _events(AuditAction.UPDATE, landlord_a).get()
+    assert landlord_event.changes == {"address": ["", "changed"]}
+
+
 def test_person_detail_view_is_recorded(client, staff_a, residence_a):
     client.force_login(staff_a)
     response = client.get(reverse("persons:person_detail", args=[residence_a.person.pk]))
