@@ -46,8 +46,16 @@ def read_notifications(now) -> int:
 
 
 def expired_sessions(now) -> int:
-    """Sessions past their end (the sessions table keeps each one's browser and address)."""
-    return Session.objects.filter(expire_date__lt=now).delete()[0]
+    """Sessions past their end (the sessions table keeps each one's browser and address).
+
+    In batches that are never empty: qsessions' ``delete`` also drops each session from the cache, and with
+    no session to drop it sends Redis a ``DEL`` without keys, which Redis refuses.
+    """
+    removed = 0
+    expired = Session.objects.filter(expire_date__lt=now).order_by("pk").values_list("pk", flat=True)
+    while keys := list(expired[:500]):
+        removed += Session.objects.filter(pk__in=keys).delete()[0]
+    return removed
 
 
 retention_rules.register("idempotency_records", idempotency_records, order=10)
