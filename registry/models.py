@@ -150,12 +150,6 @@ class AuditEventQuerySet(models.QuerySet):
     def delete(self):
         raise PermissionError("audit events are deleted only by the retention purge")
 
-    def purge_expired(self) -> int:
-        """Delete events older than the retention period (at least 183 days); the only delete."""
-        days = max(183, settings.REGISTRY["AUDIT_RETENTION_DAYS"])
-        cutoff = timezone.now() - timezone.timedelta(days=days)
-        return models.QuerySet.delete(self.filter(at__lt=cutoff))[0]
-
     def visible_to(self, user):
         scope = scope_for(user)
         if scope.is_global:
@@ -202,6 +196,33 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit events are deleted only by the retention purge")
+
+
+class AuditSeal(models.Model):
+    """An audit event sealed into the hash chain: its place in commit order and the digest of the event with
+    the digest before it (``registry/audit_chain.py``). Written once, by the sealing step."""
+
+    position = models.BigIntegerField(unique=True)
+    event_id = models.BigIntegerField(unique=True)
+    digest = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self):
+        return f"seal {self.position} of event {self.event_id}"
+
+
+class AuditChainStart(models.Model):
+    """Where the chain begins: the digest and position before the first seal kept (the retention purge moves
+    it forward as it removes the oldest events and their seals). One row."""
+
+    position = models.BigIntegerField(default=0)
+    digest = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self):
+        return f"chain from {self.position}"
 
 
 class ChangeAction(models.TextChoices):

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
+from celery.schedules import crontab, schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("REGISTRY_VAR_DIR", BASE_DIR / "var"))
@@ -374,6 +374,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=4, minute=0),
         "options": {"expires": DAY - 600},
     },
+    "audit-seal": {
+        "task": "registry.tasks.audit_seal_task",
+        "schedule": schedule(run_every=timedelta(minutes=5)),
+        "options": {"expires": 240},
+    },
+    "audit-verify": {
+        "task": "registry.tasks.audit_verify_task",
+        "schedule": crontab(hour=4, minute=30),
+        "options": {"expires": DAY - 600},
+    },
     "retention": {
         "task": "registry.tasks.retention_task",
         "schedule": crontab(hour=3, minute=45),
@@ -425,6 +435,10 @@ REGISTRY = {
     "ADDRESS_FAILURE_MINUTES": env_int("REGISTRY_ADDRESS_FAILURE_MINUTES", 15),
     # Invitations to portal accounts (one-time links) last longer than password resets.
     "INVITATION_DAYS": env_int("REGISTRY_INVITATION_DAYS", 3),
+    # The audit chain (registry/audit_chain.py): an event written this much earlier than the one sealed before
+    # it was back-dated (the longest transaction, an import, stays well under it); one left unsealed this long
+    # means the sealing step is not running.
+    "AUDIT_SEAL_TOLERANCE_SECONDS": env_int("REGISTRY_AUDIT_SEAL_TOLERANCE_SECONDS", 3600),
     # Retention (registry/retention.py): days after which records are deleted or anonymised each night.
     "RETENTION_DAYS": {
         # a landlord's or employer's report, after its decision (anonymised: the counts stay)

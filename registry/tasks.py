@@ -3,8 +3,10 @@ import logging
 from celery import shared_task
 
 from .audit import audit_context
+from .audit_chain import audit_purge_expired as audit_events_purge
+from .audit_chain import audit_seal, audit_verify
 from .changes import changes_settle
-from .models import AuditEvent, Notification
+from .models import Notification
 from .retention import retention_run
 from .taskruns import recorded
 
@@ -15,7 +17,7 @@ logger = logging.getLogger(__name__)
 def audit_purge_expired() -> int:
     """Delete audit events past the retention period (never younger than 183 days). Idempotent."""
     with audit_context(via="task"), recorded("audit_purge_expired") as run:
-        deleted = run.rows_changed = AuditEvent.objects.purge_expired()
+        deleted = run.rows_changed = audit_events_purge()
     logger.info("audit purge removed %d events", deleted)
     return deleted
 
@@ -56,3 +58,31 @@ def retention_task() -> dict:
         run.rows_changed = sum(result.values())
         run.result = str(result)
     return result
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=240, time_limit=280)
+def audit_seal_task() -> int:
+    """Every few minutes: seal the committed audit events into the hash chain (registry/audit_chain.py)."""
+    sealed = audit_seal()
+    if sealed:
+        logger.info("audit chain: %d events sealed", sealed)
+    return sealed
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3600, time_limit=3700)
+def audit_verify_task() -> str:
+    """Nightly: walk the audit chain; what it found is the run's result on the periodic-task page, and a
+    broken chain makes the run fail."""
+    with audit_context(via="task"), recorded("audit_verify") as run:
+        audit_seal()
+        verdict = audit_verify()
+        run.rows_changed = verdict.checked
+        run.result = verdict.summary()
+        if not verdict.ok:
+            logger.error("audit chain broken: %s", verdict.summary())
+            raise AuditChainBroken(verdict.summary())
+    return verdict.summary()
+
+
+class AuditChainBroken(Exception):
+    """The audit trail's hash chain does not hold: events were changed, removed or back-dated."""

@@ -8,6 +8,7 @@ from django.urls import reverse
 from housing.factories import ResidenceFactory, UnitFactory
 from persons.factories import PersonFactory
 from registry import audit
+from registry.audit_chain import audit_purge_expired
 from registry.models import AuditAction, AuditEvent
 
 
@@ -148,12 +149,13 @@ def test_retention_purge_keeps_events_younger_than_183_days(staff_a, settings):
     from django.utils import timezone
 
     settings.REGISTRY = {**settings.REGISTRY, "AUDIT_RETENTION_DAYS": 10}  # below the floor
-    young = audit.record(action=AuditAction.VIEW, object_type="x", user=staff_a)
-    assert AuditEvent.objects.purge_expired() == 0
-    assert AuditEvent.objects.filter(pk=young.pk).exists()
+    # Written first, as old events are: the purge removes the chain's oldest (registry/audit_chain.py).
     old = AuditEvent.objects.create(action=AuditAction.VIEW, at=timezone.now() - timezone.timedelta(days=200))
-    assert AuditEvent.objects.purge_expired() == 1
+    young = audit.record(action=AuditAction.VIEW, object_type="x", user=staff_a)
+    assert audit_purge_expired(now=timezone.now() - timezone.timedelta(days=20)) == 0
+    assert audit_purge_expired() == 1
     assert not AuditEvent.objects.filter(pk=old.pk).exists()
+    assert AuditEvent.objects.filter(pk=young.pk).exists()
 
 
 @pytest.mark.postgres
