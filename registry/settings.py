@@ -14,6 +14,8 @@ from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("REGISTRY_VAR_DIR", BASE_DIR / "var"))
+# The SQLite database, the key files and uploads live here: only the account that runs the registry may enter.
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def env(name: str, default: str = "") -> str:
@@ -142,7 +144,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# A SQLite file the application creates or opens is made 0600 (registry.signals.sqlite_file_private).
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'registry.sqlite3'}"),
