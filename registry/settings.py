@@ -161,6 +161,7 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 _private_var_dir()
+# A SQLite file the application creates or opens is made 0600 (registry.signals.sqlite_file_private).
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'registry.sqlite3'}"),

@@ -1,8 +1,12 @@
 """Keep each user's groups in step with the role on their profile; end a user's sessions and tokens when they
-are deactivated or their role or place changes."""
+are deactivated or their role or place changes; keep a SQLite database file private."""
+
+import logging
+import os
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
@@ -11,6 +15,8 @@ from .roles import ROLE_PERMISSIONS, RoleChoices
 from .signin import account_secure
 
 User = get_user_model()
+logger = logging.getLogger(__name__)
+_private_files: set[str] = set()
 
 
 @receiver(pre_save, sender=User, dispatch_uid="registry_user_deactivated")
@@ -67,3 +73,24 @@ def key_canary_after_migrate(sender=None, using="default", **kwargs):
     from .keys import key_canary_ensure
 
     key_canary_ensure()
+
+
+@receiver(connection_created, dispatch_uid="registry_sqlite_file_private")
+def sqlite_file_private(sender, connection, **kwargs):
+    """SQLite creates its database file, and the -wal and -shm files beside it, with the umask's mode (usually
+    world-readable), and they hold every resident's record: 0600, once per file and process. (SQLite gives the
+    -wal and -shm files it creates later the database file's mode.)"""
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+        return
+    path = os.fspath(connection.settings_dict["NAME"])
+    if path in _private_files:
+        return
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # e.g. a file another account owns: say so, the application still works
+            logger.warning("cannot make %s private (mode 0600): %s", name, exc)
+    _private_files.add(path)
