@@ -19,7 +19,7 @@ class RegistryConfig(AppConfig):
         from django.contrib.auth.models import Group
         from django.db.models.signals import m2m_changed, post_migrate, post_save
 
-        from . import audit, checks, lockout, retention, signals, signin  # noqa: F401  (receivers, checks, rules)
+        from . import audit, checks, db_roles, lockout, retention, signals, signin  # noqa: F401  (receivers, checks, rules)
         from .backends import permissions_changed
 
         user_model = get_user_model()
@@ -35,3 +35,4 @@ class RegistryConfig(AppConfig):
         last_app = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
         post_migrate.connect(signals.sync_role_groups, sender=last_app, dispatch_uid="registry_sync_role_groups")
         post_migrate.connect(signals.key_canary_after_migrate, sender=self, dispatch_uid="registry_key_canary")
+        post_migrate.connect(db_roles.grant_app_role, sender=last_app, dispatch_uid="registry_grant_app_role")

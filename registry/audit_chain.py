@@ -8,8 +8,9 @@ gone (removed), and every event sealed after one written more than ``AUDIT_SEAL_
 (back-dated: an event inserted into the past), and events left unsealed too long. Seals are written once;
 the retention purge removes the oldest events with their seals and moves the chain's start forward.
 
-The trail's own table is protected in the database as well (migration 0002's trigger; in production the
-application's role may only INSERT and SELECT it: docs/deployment.md).
+The trail's own tables are protected in the database as well (migration 0002's trigger; in production the
+application's role may only INSERT and SELECT them, and the purge is the owner's function of migration 0009:
+registry/db_roles.py).
 """
 
 import datetime
@@ -143,9 +144,14 @@ def audit_purge_expired(*, now: datetime.datetime | None = None) -> int:
     last = seals.order_by("-position").values_list("position", "digest").first()
     if last is None:
         return 0
+    start = _start()
+    if connection.vendor == "postgresql":  # the owner's function: the application's role may not delete events
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT registry_audit_purge(%s)", [last[0]])
+            return cursor.fetchone()[0]
     with transaction.atomic():
         doomed = AuditEvent.objects.filter(pk__in=AuditSeal.objects.filter(position__lte=last[0]).values("event_id"))
         deleted = QuerySet.delete(doomed)[0]  # the events' own queryset refuses every delete
-        AuditChainStart.objects.filter(pk=_start().pk).update(position=last[0], digest=last[1])
+        AuditChainStart.objects.filter(pk=start.pk).update(position=last[0], digest=last[1])
         AuditSeal.objects.filter(position__lte=last[0]).delete()
     return deleted

@@ -160,6 +160,9 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
+# PostgreSQL in production: migrations run as the owner role with DATABASE_APP_ROLE naming the role the
+# application connects as, which may then only INSERT and SELECT the audit trail (registry/db_roles.py).
+DATABASE_APP_ROLE = env("DATABASE_APP_ROLE")
 _private_var_dir()
 # A SQLite file the application creates or opens is made 0600 (registry.signals.sqlite_file_private).
 DATABASES = {
