@@ -14,8 +14,10 @@ registry/db_roles.py).
 """
 
 import datetime
+import functools
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -26,6 +28,7 @@ from django.utils import timezone
 from .bulk import insert_rows
 from .models import AuditChainStart, AuditEvent, AuditSeal
 
+stream_logger = logging.getLogger("registry.audit.stream")
 _LOCK_KEY = 0x41554449  # "AUDI": the PostgreSQL advisory lock that serialises sealing
 BATCH = 20_000
 FIELDS = ("id", "at", "actor_id", "actor_username", "action", "object_type", "object_id", "station_id",
@@ -47,9 +50,31 @@ def _start() -> AuditChainStart:
     return AuditChainStart.objects.order_by("pk").first() or AuditChainStart.objects.create()
 
 
+def stream(seals: list[dict], events: list[dict]) -> None:
+    """Each sealed event as one JSON line on the ``registry.audit.stream`` logger, with its place in the chain
+    and its digest, for an off-host collector: what has left the machine cannot be rewritten with the
+    database, and the collector can recompute the chain from the lines alone (``canonical``)."""
+    if not stream_logger.isEnabledFor(logging.INFO):
+        return
+    for seal, event in zip(seals, events, strict=True):
+        line = {**event, "at": event["at"].astimezone(datetime.UTC).isoformat(timespec="microseconds"),
+                "position": seal["position"], "digest": seal["digest"]}
+        stream_logger.info(json.dumps(line, ensure_ascii=False, sort_keys=True, default=str))
+
+
 def audit_seal(*, limit: int | None = None) -> int:
-    """Seal committed, unsealed events, oldest id first, after the last seal. Returns how many."""
+    """Seal committed, unsealed events, oldest id first, after the last seal. Returns how many.
+
+    Only events written since the last sealing, less the tolerance, are looked for (the ``at`` index), so a run
+    costs what is new, not the whole trail; the first run seals everything. An event whose transaction
+    commits later than the tolerance after it was written stays unsealed, and ``audit_verify`` reports it.
+    """
     sealed = 0
+    tolerance = datetime.timedelta(seconds=settings.REGISTRY["AUDIT_SEAL_TOLERANCE_SECONDS"])
+    last_sealed_at = AuditSeal.objects.order_by("-position").values_list("sealed_at", flat=True).first()
+    candidates = AuditEvent.objects.filter(~Exists(AuditSeal.objects.filter(event_id=OuterRef("pk"))))
+    if last_sealed_at is not None:
+        candidates = candidates.filter(at__gte=last_sealed_at - tolerance)
     while limit is None or sealed < limit:
         with transaction.atomic():
             if connection.vendor == "postgresql":
@@ -60,8 +85,7 @@ def audit_seal(*, limit: int | None = None) -> int:
                 start = _start()
                 last = (start.position, start.digest)
             size = BATCH if limit is None else min(BATCH, limit - sealed)
-            events = list(AuditEvent.objects.filter(~Exists(AuditSeal.objects.filter(event_id=OuterRef("pk"))))
-                          .order_by("id").values(*FIELDS)[:size])
+            events = list(candidates.order_by("id").values(*FIELDS)[:size])
             if not events:
                 break
             position, digest = last
@@ -71,6 +95,7 @@ def audit_seal(*, limit: int | None = None) -> int:
                 digest = chained(digest, event)
                 seals.append({"position": position, "event_id": event["id"], "digest": digest, "sealed_at": now})
             insert_rows(AuditSeal, seals)
+            transaction.on_commit(functools.partial(stream, seals, events))
             sealed += len(seals)
         if len(events) < size:
             break

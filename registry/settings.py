@@ -457,13 +457,24 @@ REGISTRY = {
     "TOKEN_DAYS_MAX": min(365, env_int("REGISTRY_TOKEN_DAYS_MAX", 365)),
 }
 
+# The audit trail's own stream: every sealed event as a JSON line (registry/audit_chain.py), for an off-host
+# collector; a file (default var/audit.jsonl, 0600) or "-" for standard output. Never mixed into the app log.
+AUDIT_LOG_FILE = env("AUDIT_LOG_FILE", str(VAR_DIR / "audit.jsonl"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "line": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "audit_stream": ({"class": "logging.StreamHandler", "formatter": "line", "stream": "ext://sys.stdout"}
+                         if AUDIT_LOG_FILE == "-" else
+                         {"()": "registry.logs.private_file_handler", "filename": AUDIT_LOG_FILE,
+                          "formatter": "line"}),
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     # WeasyPrint and fontTools log every rendering step of a plaque PDF at INFO.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
-                "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+                "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"},
+                "registry.audit.stream": {"handlers": ["audit_stream"], "level": "INFO", "propagate": False}},
 }
