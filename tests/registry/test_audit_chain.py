@@ -117,3 +117,14 @@ def test_sealing_looks_only_at_what_is_new_since_the_last_seal(staff_a, settings
     verdict = audit_verify()
     assert verdict.unsealed == 1 and not verdict.ok
     assert not AuditSeal.objects.filter(event_id=late.pk).exists()
+
+
+def test_the_periodic_task_page_shows_the_last_verdict(staff_a, admin_user, client):
+    from django.urls import reverse
+
+    events(2, staff_a)
+    audit_verify_task.delay().get()
+    client.force_login(admin_user)
+    page = client.get(reverse("patrol:task_runs")).content.decode()
+    assert "registry.tasks.audit_verify_task" in page
+    assert "2 events checked: the chain is whole." in page
