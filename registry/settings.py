@@ -133,6 +133,8 @@ MIDDLEWARE = [
     "registry.middleware.SignInPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Search and filter values kept in the session behind ?k=<key>, never in a URL (after the CSRF check).
+    "registry.sealed_query.SealedQueryMiddleware",
     "registry.middleware.AuditContextMiddleware",
     "registry.middleware.PrivateResponseMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -78,7 +78,7 @@ class ScopedListView(ScopedMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["filterset"] = getattr(self, "filterset", None)
-        query = self.request.GET.copy()
+        query = self.request.visible_query.copy()  # the address bar's: ?k=<key>, never a person's values
         query.pop("page", None)
         context["query_without_page"] = query.urlencode()
         return context

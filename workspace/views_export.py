@@ -50,7 +50,8 @@ class ExportMixin(LoginRequiredMixin):
         return self.kind.has_documents and self.request.user.has_perm(UNMASK_PERMISSION)
 
     def query(self) -> str:
-        params = self.request.GET.copy()
+        """The export's own address, for its links: the filters' key (registry/sealed_query.py), not their values."""
+        params = self.request.visible_query.copy()
         for name in NOT_FILTERS:
             params.pop(name, None)
         return params.urlencode()

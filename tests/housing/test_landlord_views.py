@@ -112,7 +112,7 @@ def test_list_search_by_pinyin_initials_full_number_and_phone_tail(client, staff
     LandlordFactory(station=station_a, name="李四", phone="13700002222")
     client.force_login(staff_a)
     for query in ("wjg", "王", landlord_a.document_number, "1111", landlord_a.document_number[-4:]):
-        found = client.get(LIST, {"q": query}).context["page_obj"].object_list
+        found = client.get(LIST, {"q": query}, follow=True).context["page_obj"].object_list
         assert list(found) == [landlord_a], query
 
 
@@ -126,7 +126,7 @@ def test_list_counts_each_landlords_properties(client, staff_a, landlord_a, comm
 def test_list_empty_states(client, staff_a):
     client.force_login(staff_a)
     assert "No landlords yet" in client.get(LIST).content.decode()
-    assert "No landlords match" in client.get(LIST, {"q": "不存在"}).content.decode()
+    assert "No landlords match" in client.get(LIST, {"q": "不存在"}, follow=True).content.decode()
 
 
 def test_list_query_count_is_the_same_for_3_and_20_landlords(client, staff_a, community_a,

@@ -132,9 +132,9 @@ def test_list_search_finds_by_part_of_the_address_and_by_registration_number(cli
     wanted = PropertyFactory(community=community_a, address="桃园街88号")
     PropertyFactory(community=community_a, address="东湖路1号")
     client.force_login(staff_a)
-    assert list(client.get(LIST, {"q": "桃园"}).context["page_obj"].object_list) == [wanted]
+    assert list(client.get(LIST, {"q": "桃园"}, follow=True).context["page_obj"].object_list) == [wanted]
     wanted.refresh_from_db()
-    found = client.get(LIST, {"q": wanted.registration_number}).context["page_obj"].object_list
+    found = client.get(LIST, {"q": wanted.registration_number}, follow=True).context["page_obj"].object_list
     assert list(found) == [wanted]
 
 
@@ -142,7 +142,7 @@ def test_list_search_finds_by_landlord_pinyin_initials(client, staff_a, communit
     wanted = PropertyFactory(community=community_a, landlord=LandlordFactory(name="张三", station=community_a.station))
     PropertyFactory(community=community_a, landlord=LandlordFactory(name="李四", station=community_a.station))
     client.force_login(staff_a)
-    assert list(client.get(LIST, {"q": "zs"}).context["page_obj"].object_list) == [wanted]
+    assert list(client.get(LIST, {"q": "zs"}, follow=True).context["page_obj"].object_list) == [wanted]
 
 
 def test_list_filters_by_type_and_community(client, staff_a, community_a):
@@ -208,7 +208,7 @@ def test_list_empty_state_offers_to_add_a_property(client, staff_a):
     client.force_login(staff_a)
     body = client.get(LIST).content.decode()
     assert "No properties yet" in body and CREATE in body
-    assert "No properties match" in client.get(LIST, {"q": "没有这个地址"}).content.decode()
+    assert "No properties match" in client.get(LIST, {"q": "没有这个地址"}, follow=True).content.decode()
 
 
 def test_list_query_count_is_the_same_for_3_and_20_properties(client, staff_a, community_a,

@@ -111,8 +111,8 @@ def test_list_shows_own_station_only(client, staff_a, employer_a, employer_b):
 def test_list_search_by_name_and_credit_code(client, staff_a, employer_a, station_a):
     EmployerFactory(station=station_a, name="新村超市")
     client.force_login(staff_a)
-    assert list(client.get(LIST, {"q": "食品"}).context["page_obj"].object_list) == [employer_a]
-    assert list(client.get(LIST, {"q": employer_a.uscc[:12]}).context["page_obj"].object_list) == [employer_a]
+    assert list(client.get(LIST, {"q": "食品"}, follow=True).context["page_obj"].object_list) == [employer_a]
+    assert list(client.get(LIST, {"q": employer_a.uscc[:12]}, follow=True).context["page_obj"].object_list) == [employer_a]
 
 
 def test_list_counts_current_employees_and_dormitories(client, staff_a, employer_a, community_a):
@@ -135,7 +135,7 @@ def test_list_sorts_by_name_descending(client, staff_a, station_a):
 def test_list_empty_states(client, staff_a):
     client.force_login(staff_a)
     assert "No employers yet" in client.get(LIST).content.decode()
-    assert "No employers match" in client.get(LIST, {"q": "不存在"}).content.decode()
+    assert "No employers match" in client.get(LIST, {"q": "不存在"}, follow=True).content.decode()
 
 
 def test_list_query_count_is_the_same_for_3_and_20_employers(client, staff_a, station_a, community_a,

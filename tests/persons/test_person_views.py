@@ -52,7 +52,7 @@ def test_list_search_by_pinyin_initials(client, staff_a, community_a):
     wanted = ResidenceFactory(unit__property__community=community_a, person__name="张三")
     ResidenceFactory(unit__property__community=community_a, person__name="李四")
     client.force_login(staff_a)
-    response = client.get(LIST, {"q": "zs"})
+    response = client.get(LIST, {"q": "zs"}, follow=True)
     assert list(response.context["page_obj"].object_list) == [wanted.person]
 
 

@@ -54,7 +54,7 @@ def test_pages_past_the_end_show_the_last_page_and_the_scope_holds(station_a, st
 def test_the_search_page_shows_the_total_and_links_each_person(names, staff_a):
     client = Client()
     client.force_login(staff_a)
-    response = client.get("/search/", {"q": "王英"})
+    response = client.get("/search/", {"q": "王英"}, follow=True)
     assert response.status_code == 200
     text = response.content.decode()
     for name in ("王英", "李王英", "王英华"):
@@ -82,7 +82,7 @@ def test_the_search_box_still_finds_properties_by_address_and_registration_numbe
     client = Client()
     client.force_login(staff_a)
     for term in ("幸福路", prop.registration_number):
-        assert f"/housing/properties/{prop.pk}/" in client.get("/search/", {"q": term}).content.decode()
+        assert f"/housing/properties/{prop.pk}/" in client.get("/search/", {"q": term}, follow=True).content.decode()
 
 
 @pytest.mark.parametrize("term", ["王", "wy", "王英"])

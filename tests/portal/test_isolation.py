@@ -99,7 +99,7 @@ def test_lists_search_and_exports_show_only_own_records(client, landlord_a, rent
     person = strangers["person"]
     for query in [person.name, person.document_number, person.document_number[-4:], person.phone,
                   strangers["property"].address]:
-        assert client.get("/search/", {"q": query}).status_code == 403
+        assert client.get("/search/", {"q": query}, follow=True).status_code == 403
     assert client.get("/exports/persons/").status_code in (403, 404)
 
 

@@ -12,7 +12,7 @@ def more(rental_a, rental_b, community_a):
 
 
 def _found(client, q):
-    response = client.get(reverse("search"), {"q": q})
+    response = client.get(reverse("search"), {"q": q}, follow=True)
     assert response.status_code == 200
     return [p.address for p in response.context["properties"]]
 
