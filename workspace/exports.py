@@ -33,8 +33,10 @@ CHUNK_SIZE = 2000
 CSV_ROWS_PER_CHUNK = 200
 # Query parameters of a list page that do not change which rows it holds.
 NOT_FILTERS = {"page", "per_page", "format"}
-# A cell starting with one of these is a formula to Excel; exports never run formulas.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with one of these is a formula (or a DDE call, "|") to Excel or another spreadsheet; Excel in
+# Chinese and Japanese locales also takes the full-width ＝＋－＠ for their ASCII forms; ASVS 5.0 1.2.10 adds NUL.
+# Exports never run formulas.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0", "|", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 @dataclass(frozen=True)
