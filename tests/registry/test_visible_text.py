@@ -69,7 +69,9 @@ NOT_FREE_TEXT = {
     "registry.IdempotencyRecord.request_hash", "registry.Notification.key", "registry.Notification.kind",
     "registry.Notification.title", "registry.Notification.body", "registry.Notification.url",
     "registry.TaskRun.task", "registry.TaskRun.status", "registry.TaskRun.result", "patrol.PropertyRating.run",
-    "housing.ImportJob.filename", "housing.ImportJob.language", "housing.ImportJob.failure_reason", "portal.Submission.reason",
+    "housing.ImportJob.filename", "housing.ImportJob.language", "housing.ImportJob.failure_reason",
+    "portal.Submission.reason", "registry.KeyCanary.ciphertext", "registry.KeyCanary.digest",
+    "registry.AuditSeal.digest", "registry.AuditChainStart.digest",
 }
 
 
