@@ -29,6 +29,8 @@ CREATED, MOVED, RETURNING, UNCHANGED = "created_persons", "moved_persons", "retu
 # Where a service or model error lands in the report: its field, or the column the user has to fix.
 _ERROR_COLUMNS = {"unit": "unit_label", "person": "document_number", "end_date": "start_date",
                   "registered_station": "", NON_FIELD_ERRORS: ""}
+# Codes of model field errors whose message already starts with the field's label (Django's own do not).
+_NAMES_ITS_FIELD = {"hidden_character"}
 
 _EXTRA_VALUES = {
     "document_type": {"身份证": "resident_id", "二代身份证": "resident_id", "id": "resident_id",
@@ -185,10 +187,11 @@ def _add_validation_error(row: ImportRow, exc: ValidationError, *, prefix_fields
         return
     for key, errors in exc.error_dict.items():
         column = _ERROR_COLUMNS.get(key, key)
-        for message in ValidationError(errors).messages:
-            if prefix_fields and column in COLUMN_LABELS:
-                message = _("%(label)s: %(message)s") % {"label": _label(column), "message": message}
-            row.add_error(column, message)
+        for error in ValidationError(errors).error_list:
+            for message in error:
+                if prefix_fields and column in COLUMN_LABELS and error.code not in _NAMES_ITS_FIELD:
+                    message = _("%(label)s: %(message)s") % {"label": _label(column), "message": message}
+                row.add_error(column, message)
 
 
 def check_person(row: ImportRow) -> Person:

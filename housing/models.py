@@ -8,6 +8,7 @@ from persons.models import Person, PersonRecord
 from registry.audit import audited
 from registry.models import Community, Station
 from registry.scoping import ScopedQuerySet
+from registry.validators import VisibleTextValidator
 
 
 class PropertyTypeChoices(models.TextChoices):
@@ -61,7 +62,8 @@ class Landlord(PersonRecord):
     """A person who lets rooms or flats; may have a portal account."""
 
     phone = models.CharField(_("phone"), max_length=20)
-    address = models.CharField(_("address"), max_length=200, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True,
+                               validators=[VisibleTextValidator(_("address"))])
     station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="landlords",
                                 verbose_name=_("station"))
     user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -116,7 +118,7 @@ class Property(models.Model):
 
     registration_number = models.CharField(_("registration number"), max_length=32, unique=True,
                                            null=True, blank=True, editable=False)
-    address = models.CharField(_("address"), max_length=200)
+    address = models.CharField(_("address"), max_length=200, validators=[VisibleTextValidator(_("address"))])
     property_type = models.CharField(_("type"), max_length=20, choices=PropertyTypeChoices.choices)
     community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="properties",
                                   verbose_name=_("community"))
@@ -203,7 +205,7 @@ class Unit(models.Model):
 
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="units",
                                  verbose_name=_("property"))
-    label = models.CharField(_("unit"), max_length=50)
+    label = models.CharField(_("unit"), max_length=50, validators=[VisibleTextValidator(_("unit"))])
     capacity = models.PositiveSmallIntegerField(_("capacity"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -270,7 +272,7 @@ class Residence(models.Model):
     next_verification_due = models.DateField(_("next verification due"), null=True, blank=True)
     reported_on = models.DateField(_("reported on"), null=True, blank=True)
     end_reported_on = models.DateField(_("move-out reported on"), null=True, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, validators=[VisibleTextValidator(_("note"))])
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

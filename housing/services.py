@@ -21,6 +21,7 @@ from persons.services import persons_anonymise
 from registry.audit import record_saved_many
 from registry.bulk import bulk_update_rows, draw_keys, insert_objects
 from registry.services import versioned_save
+from registry.validators import validate_visible_text
 
 from .extensions import property_inputs_changed, property_stars, stars_of_property
 from .models import CURRENT_RESIDENCE_STATUSES as CURRENT
@@ -116,6 +117,10 @@ def residence_correct(*, residence: Residence, reason_for_change: str, expected_
         raise ValidationError(_("These fields cannot be corrected here: %(fields)s") % {"fields": ", ".join(unknown)})
     if not (reason_for_change or "").strip():
         raise ValidationError({"reason_for_change": _("Reason for the correction: this field is required.")})
+    try:
+        validate_visible_text(reason_for_change, field=_("Reason for the correction"))
+    except ValidationError as exc:
+        raise ValidationError({"reason_for_change": exc.error_list}) from None
     if not changes:
         raise ValidationError(_("Nothing was changed: edit a date or the reason, or cancel."), code="unchanged")
     property_inputs_changed(residence.unit.property_id)  # the old unit's property, if the unit changes

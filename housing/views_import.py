@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from registry.forms import BootstrapFormMixin, add_service_error
 from registry.scoping import get_object_for_user, scope_for
+from registry.spreadsheets import formula_safe
 
 from . import imports
 from .import_files import Progress
@@ -132,7 +133,8 @@ class ImportJobErrorsView(ImportAccessMixin, View):
         writer = csv.writer(out)
         writer.writerow([_("Row"), _("Column"), _("Problem")])
         for entry in job.errors:
-            writer.writerow([entry["row"], entry.get("column") or entry["field"], entry["message"]])
+            writer.writerow([entry["row"], formula_safe(entry.get("column") or entry["field"] or ""),
+                             formula_safe(entry["message"])])
         response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
         return response

@@ -8,6 +8,7 @@ from django.utils.translation import pgettext_lazy
 
 from registry.audit import audited
 from registry.scoping import ScopedQuerySet
+from registry.validators import VisibleTextValidator
 
 
 class PropertyScopedQuerySet(ScopedQuerySet):
@@ -41,7 +42,7 @@ class Visit(models.Model):
     visited_on = models.DateField(_("visited on"))
     visited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("visited by"))
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, validators=[VisibleTextValidator(_("note"))])
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = PropertyScopedQuerySet.as_manager()
@@ -113,7 +114,7 @@ class Inspection(models.Model):
     partitions = models.BooleanField(_("no illegal partitions"))
     gas = models.BooleanField(_("gas installation safe"))
     passed = models.BooleanField(_("passed"), editable=False, default=False)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, validators=[VisibleTextValidator(_("notes"))])
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = PropertyScopedQuerySet.as_manager()
@@ -153,7 +154,8 @@ class ResidencePermit(models.Model):
                                verbose_name=_("person"))
     station = models.ForeignKey("registry.Station", on_delete=models.PROTECT, related_name="+",
                                 verbose_name=_("issued by"))
-    number = models.CharField(_("permit number"), max_length=32, unique=True)
+    number = models.CharField(_("permit number"), max_length=32, unique=True,
+                              validators=[VisibleTextValidator(_("permit number"))])
     issued_on = models.DateField(_("issued on"))
     expires_on = models.DateField(_("expires on"))
     last_endorsed_on = models.DateField(_("last endorsed on"), null=True, blank=True)

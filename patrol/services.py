@@ -74,7 +74,9 @@ def visit_record(*, prop: Property, visited_on: datetime.date, actor, outcomes: 
     "unconfirmed" — never deregistered automatically.
     """
     visit_check(prop=prop, visited_on=visited_on, outcomes=outcomes)
-    visit = Visit.objects.create(property=prop, visited_on=visited_on, visited_by=actor, note=note)
+    visit = Visit(property=prop, visited_on=visited_on, visited_by=actor, note=note)
+    visit.full_clean(exclude=["visited_by"])
+    visit.save()
     residences = Residence.objects.select_for_update().filter(pk__in=outcomes).select_related("unit__property")
     next_due = next_verification_due(from_date=visited_on, stars=current_stars(prop.pk))
     for residence in residences:

@@ -12,6 +12,7 @@ from registry.audit import audited
 from registry.crypto import EncryptedCharField, document_digest, mask
 from registry.models import Station
 from registry.scoping import ScopedQuerySet
+from registry.validators import VisibleTextValidator
 
 from .choices import DocumentTypeChoices, SexChoices
 from .validators import (
@@ -193,8 +194,10 @@ class Person(PersonRecord):
     sex = models.CharField(_("sex"), max_length=1, choices=SexChoices.choices)
     birth_date = models.DateField(_("date of birth"))
     phone = models.CharField(_("phone"), max_length=20, blank=True)
-    hukou_address = models.CharField(_("place of household registration"), max_length=200, blank=True)
-    occupation = models.CharField(_("occupation"), max_length=100, blank=True)
+    hukou_address = models.CharField(_("place of household registration"), max_length=200, blank=True,
+                                     validators=[VisibleTextValidator(_("place of household registration"))])
+    occupation = models.CharField(_("occupation"), max_length=100, blank=True,
+                                  validators=[VisibleTextValidator(_("occupation"))])
     registered_station = models.ForeignKey(Station, on_delete=models.PROTECT, null=True, blank=True,
                                            related_name="+", verbose_name=_("registered at"))
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
@@ -281,9 +284,10 @@ class EmployerQuerySet(ScopedQuerySet):
 class Employer(models.Model):
     """An organisation that employs people and may house them in dormitories."""
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[VisibleTextValidator(_("name"))])
     uscc = models.CharField(_("unified social credit code"), max_length=18, unique=True)
-    address = models.CharField(_("address"), max_length=200, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True,
+                               validators=[VisibleTextValidator(_("address"))])
     contact_name = models.CharField(_("contact person"), max_length=100, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
     station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="employers",
@@ -348,7 +352,8 @@ class Employment(models.Model):
                                verbose_name=_("person"))
     employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employments",
                                  verbose_name=_("employer"))
-    job_title = models.CharField(_("job title"), max_length=100, blank=True)
+    job_title = models.CharField(_("job title"), max_length=100, blank=True,
+                                 validators=[VisibleTextValidator(_("job title"))])
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from registry import audit
 from registry.models import AuditAction
+from registry.validators import validate_visible_text
 
 from .models import Person
 
@@ -25,6 +26,10 @@ def person_check_unmask(*, user, reason: str) -> str:
             {"reason": _("Reason: say why you need the full number (at least %(min)d characters).")
              % {"min": UNMASK_REASON_MIN_LENGTH}}
         )
+    try:
+        validate_visible_text(reason, field=_("Reason"))  # it is kept in the audit trail as typed
+    except ValidationError as exc:
+        raise ValidationError({"reason": exc.error_list}) from None
     return reason
 
 

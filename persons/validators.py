@@ -19,6 +19,8 @@ from stdnum import numdb
 from stdnum.cn import uscc
 from stdnum.iso7064 import mod_11_2
 
+from registry.validators import validate_visible_text
+
 from .choices import DocumentTypeChoices, SexChoices
 
 HKMT_PREFIXES = {"81": "HK", "82": "MO", "83": "TW"}
@@ -208,6 +210,7 @@ def validate_person_name(value: str) -> str:
             code="max_length",
             params={"max": NAME_MAX_LENGTH, "count": len(name)},
         )
+    validate_visible_text(name, field=_("Name"))  # bidi controls and invisible characters, with their reason
     for ch in name:
         category = unicodedata.category(ch)
         if category[0] in "LM" or ch == "\u00b7" or ch in NAME_SEPARATORS:

@@ -15,6 +15,7 @@ from persons.models import IdentityDocument
 from registry.audit import audited
 from registry.crypto import EncryptedCharField
 from registry.scoping import ScopedQuerySet
+from registry.validators import VisibleTextValidator
 
 
 class SubmissionKindChoices(models.TextChoices):
@@ -84,7 +85,8 @@ class Submission(IdentityDocument):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True,
+                                        validators=[VisibleTextValidator(_("reason for rejection"))])
     created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -160,10 +162,10 @@ class RatingAppeal(models.Model):
     rating = models.ForeignKey("patrol.PropertyRating", null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="appeals", verbose_name=_("rating appealed"))
     component = models.CharField(_("component"), max_length=16, choices=RatingComponentChoices.choices)
-    comment = models.TextField(_("comment"))
+    comment = models.TextField(_("comment"), validators=[VisibleTextValidator(_("comment"))])
     status = models.CharField(_("status"), max_length=12, choices=AppealStatusChoices.choices,
                               default=AppealStatusChoices.WAITING)
-    answer = models.TextField(_("answer"), blank=True)
+    answer = models.TextField(_("answer"), blank=True, validators=[VisibleTextValidator(_("answer"))])
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("appealed by"))
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

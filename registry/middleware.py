@@ -6,6 +6,25 @@ from .net import client_ip
 from .signin import SignInPolicy
 
 
+def _allowlist_item(origin: str) -> str:
+    return origin if origin in ("self", "*") else f'"{origin}"'
+
+
+class PermissionsPolicyMiddleware:
+    """A Permissions-Policy header on every response, from ``settings.PERMISSIONS_POLICY`` (feature → allowed
+    origins; an empty list refuses the feature to this page and to anything it embeds)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = ", ".join(f"{feature}=({' '.join(map(_allowlist_item, origins))})"
+                                for feature, origins in settings.PERMISSIONS_POLICY.items())
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", self.header)
+        return response
+
+
 class SessionMiddleware(AddressedSessionMiddleware):
     """Sessions that know their user, browser and client address (django-qsessions), the address read as
     everywhere else (``registry.net.client_ip``): the user's sessions page lists them."""

@@ -8,6 +8,7 @@ from django_otp.models import Device, ThrottlingMixin
 
 from .roles import STATION_ROLES, RoleChoices
 from .scoping import StationScopedQuerySet, scope_for
+from .validators import VisibleTextValidator
 
 
 class RecoveryCodeHasher(PBKDF2PasswordHasher):
@@ -24,7 +25,7 @@ class District(models.Model):
     """A city district: the area a supervisor oversees."""
 
     code = models.CharField(_("code"), max_length=12, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[VisibleTextValidator(_("name"))])
 
     class Meta:
         ordering = ["code"]
@@ -45,7 +46,7 @@ class Station(models.Model):
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="stations",
                                  verbose_name=_("district"))
     code = models.CharField(_("code"), max_length=12, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[VisibleTextValidator(_("name"))])
 
     objects = StationQuerySet.as_manager()
 
@@ -64,7 +65,7 @@ class Community(models.Model):
     station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="communities",
                                 verbose_name=_("station"))
     code = models.CharField(_("code"), max_length=16, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[VisibleTextValidator(_("name"))])
 
     objects = StationScopedQuerySet.as_manager()
 
@@ -267,7 +268,7 @@ class ApiToken(models.Model):
     """A personal API token; it acts with exactly its owner's scope. Only a hash is stored."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[VisibleTextValidator(_("name"))])
     prefix = models.CharField(_("starts with"), max_length=8, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "csp",
     "registry",
     "persons",
     "housing",
@@ -122,6 +123,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so that static files get the headers too: every response has them.
+    "csp.middleware.CSPMiddleware",
+    "registry.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "registry.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -284,6 +288,31 @@ SESSION_ENGINE = "qsessions.backends.cached_db"
 # Password-reset links (portal accounts by email, station accounts from an administrator) last an hour.
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every response: scripts, styles, fonts and connections from this
+# origin only; no inline script or style, no eval; images from this origin or data: URIs (Bootstrap's and
+# Swagger UI's icons are SVGs inlined in their CSS). Nothing from another origin. docs/security.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "upgrade-insecure-requests": SECURE_HTTPS,
+    },
+}
+# Browser features no page uses, refused for the page and anything it could embed (registry.middleware).
+# The copy buttons write to the clipboard, from this origin only.
+PERMISSIONS_POLICY = {
+    "accelerometer": [], "autoplay": [], "bluetooth": [], "camera": [], "clipboard-read": [],
+    "clipboard-write": ["self"], "display-capture": [], "encrypted-media": [], "fullscreen": [],
+    "geolocation": [], "gyroscope": [], "hid": [], "idle-detection": [], "magnetometer": [], "microphone": [],
+    "midi": [], "payment": [], "picture-in-picture": [], "publickey-credentials-get": [], "screen-wake-lock": [],
+    "serial": [], "usb": [], "web-share": [], "xr-spatial-tracking": [],
+}
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -321,6 +350,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No badge from the public Swagger validator: the page loads nothing from another origin (CSP).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

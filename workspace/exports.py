@@ -28,13 +28,13 @@ from persons.models import Person
 from persons.selectors import classify
 from registry import audit
 from registry.lookups import count_of
+from registry.spreadsheets import formula_safe
 
 CHUNK_SIZE = 2000
 CSV_ROWS_PER_CHUNK = 200
 # Query parameters of a list page that do not change which rows it holds.
 NOT_FILTERS = {"page", "per_page", "format"}
-# A cell starting with one of these is a formula to Excel; exports never run formulas.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ def _safe(value):
     if value is None:
         return ""
     if isinstance(value, str):
-        return "'" + value if value.startswith(FORMULA_START) else value
+        return formula_safe(value)
     if isinstance(value, (int, float, datetime.date)):
         return value
     return str(value)

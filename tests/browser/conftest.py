@@ -5,7 +5,9 @@ The fixtures here are named so that they do not collide with pytest-playwright's
 ``pw`` (Playwright), ``chromium_browser`` (one Chromium for the session), ``new_page`` (a page factory
 for any viewport), ``web`` (a desktop page) and ``shot`` (a full-page screenshot into ``screenshots/``).
 
-Every page records console errors and uncaught page errors; a test that caused any fails, listing them.
+Every page records console errors and uncaught page errors; a test that caused any fails, listing them. Content
+Security Policy violations are among them: Chromium logs each as a console error ("Refused to ..."), and a
+``securitypolicyviolation`` listener in every page reports the directive and what was blocked as well.
 """
 
 import os
@@ -29,6 +31,13 @@ PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touc
 # A station's computer in China: the browser asks for Chinese, the clock is Beijing time.
 CONTEXT_DEFAULTS = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 DEFAULT_TIMEOUT_MS = 10_000
+# Runs in every page and frame before the page's own scripts (as an init script, the CSP does not apply to it).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.effectiveDirective} blocked ${event.blockedURI || "inline"}`
+                + ` in ${event.sourceFile || event.documentURI}:${event.lineNumber}`);
+});
+"""
 PASSWORD = "demo-pass-2026"
 
 BROWSER_ERRORS = pytest.StashKey[list]()
@@ -94,6 +103,7 @@ def new_page(chromium_browser, request):
 
     def make(**options):
         context = chromium_browser.new_context(**{**CONTEXT_DEFAULTS, **options})
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(DEFAULT_TIMEOUT_MS)

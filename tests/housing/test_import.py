@@ -425,6 +425,15 @@ def test_the_problem_list_downloads_as_csv(staff_client, unit_a, django_capture_
     assert rows[0] == ["Row", "Column", "Problem"] and rows[1][:2] == ["2", "phone"]
 
 
+def test_the_problem_list_quotes_a_column_or_message_a_spreadsheet_would_run(staff_client, job_a):
+    job_a.errors = [{"row": 2, "field": "occupation", "column": "=HYPERLINK(\"x\")", "message": "\uff1d1+2"},
+                    {"row": 3, "field": "phone", "column": "phone", "message": "Phone: 11 digits."}]
+    job_a.save()
+    response = staff_client.get(reverse("imports:job_errors", args=[job_a.pk]))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[1:] == [["2", "'=HYPERLINK(\"x\")", "'\uff1d1+2"], ["3", "phone", "Phone: 11 digits."]]
+
+
 def test_tidy_closes_unconfirmed_and_interrupted_jobs_and_deletes_their_files(job_a):
     from django.utils import timezone
 

@@ -102,6 +102,33 @@ def test_property_export_as_xlsx_with_the_community_filter(staff_client, communi
     assert _last_export().changes == {"rows": 1, "filters": {"community": str(other_community.pk)}}
 
 
+FORMULA_CELLS = ["=1+2", "+1+2", "-1+2", "@SUM(A1)", "\t=1", "\r=1", "|calc'!A0", "\uff1d1+2", "\uff0b1",
+                 "\uff0d1", "\uff20SUM(A1)", "\uff5ccalc'!A0"]
+
+
+@pytest.mark.parametrize("address", FORMULA_CELLS)
+def test_cells_a_spreadsheet_would_run_as_formulas_are_quoted_in_csv_and_xlsx(staff_client, community_a, address):
+    PropertyFactory(community=community_a, address=address)
+    rows = _csv_rows(staff_client.get(_download("properties")))
+    assert [row[1] for row in rows[1:]] == ["'" + address]
+    response = staff_client.get(_download("properties", "xlsx"))
+    cells = list(openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.values)
+    assert [row[1] for row in cells[1:]] == ["'" + address.replace("\r", "\n")]  # XML reads a CR as a line feed
+
+
+def test_a_cell_starting_with_a_nul_is_quoted_too():
+    from registry.spreadsheets import formula_safe
+
+    assert formula_safe("\0=1+2") == "'\0=1+2"
+
+
+@pytest.mark.parametrize("address", ["幸福路1号", "1=1", "a|b", "甲＝乙", "Room 5-1", "竖线｜", "＃1"])
+def test_text_that_only_contains_formula_characters_is_exported_as_it_is(staff_client, community_a, address):
+    PropertyFactory(community=community_a, address=address)
+    rows = _csv_rows(staff_client.get(_download("properties")))
+    assert [row[1] for row in rows[1:]] == [address]
+
+
 def test_landlord_export_with_search_masks_numbers(staff_client, station_a, station_b):
     mine = LandlordFactory(station=station_a, name="王建国")
     LandlordFactory(station=station_a, name="李四")

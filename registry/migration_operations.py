@@ -1,0 +1,24 @@
+"""Operations that the apps' migrations share."""
+
+from django.db import migrations
+
+from .validators import without_hidden_characters
+
+
+def remove_hidden_characters(app_label: str, model_name: str, *fields: str) -> migrations.RunPython:
+    """Take the characters ``VisibleTextValidator`` refuses out of rows stored before it existed, so that a later
+    save of such a row (which runs ``full_clean()``) is not refused for a character nobody can see.
+
+    Reads the fields of every row once, in chunks, and writes only the rows that change."""
+
+    def forwards(apps, schema_editor):
+        model = apps.get_model(app_label, model_name)
+        rows = model._base_manager.using(schema_editor.connection.alias)
+        changed = []
+        for pk, *values in rows.values_list("pk", *fields).iterator(chunk_size=5000):
+            cleaned = [without_hidden_characters(value) if value else value for value in values]
+            if cleaned != values:
+                changed.append(model(pk=pk, **dict(zip(fields, cleaned, strict=True))))
+        rows.bulk_update(changed, fields, batch_size=500)
+
+    return migrations.RunPython(forwards, migrations.RunPython.noop, elidable=True)
