@@ -341,8 +341,8 @@ class _Workbook:
             raise self._too_big()
 
     def _bomb(self) -> ImportFileError:
-        return ImportFileError(_("The workbook is compressed more than %(ratio)d times, which no spreadsheet is; "
-                                 "save it again from Excel, or as CSV.") % {"ratio": self.max_ratio})
+        return ImportFileError(_("The file is compressed more than %(ratio)d times, which no spreadsheet is; save "
+                                 "it again from Excel, or as CSV (not zipped).") % {"ratio": self.max_ratio})
 
     def _too_big(self) -> ImportFileError:
         return ImportFileError(_("The workbook unpacks to more than %(max)s MB; split it into smaller files, or "

@@ -8,8 +8,9 @@ story. It sits right after the authentication middleware, before any middleware 
 (CSRF reads the form in ``process_view``, which runs after every middleware's request part). gunicorn then
 drains at most 64 KB of the unread body before it closes the connection.
 
-Requests with an ``Authorization`` header are API calls with a token: the API authenticates the token before
-it parses the body (an unknown one gets 401 unread), so they have the signed-in cap.
+API requests with an ``Authorization`` header carry a token: the API authenticates it before it parses the
+body (an unknown one gets 401 unread), so they have the signed-in cap; the header anywhere else changes
+nothing.
 """
 
 import logging
@@ -43,6 +44,11 @@ def _content_length(request) -> int | None:
         return None
 
 
+def _api_token_call(request) -> bool:
+    # Only the API authenticates a token before it reads the body; elsewhere the header proves nothing.
+    return request.path.startswith("/api/") and "HTTP_AUTHORIZATION" in request.META
+
+
 def _wants_json(request) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
@@ -71,7 +77,7 @@ class RequestBodyLimitMiddleware:
                 "This upload is larger than %(max)s, the most the registry accepts; nothing was saved. Split the "
                 "file into smaller ones (an Excel workbook is smaller than the same rows as CSV) and upload "
                 "them one at a time.") % {"max": size_text(settings.UPLOAD_MAX_BYTES)})
-        if (length > settings.UPLOAD_ANONYMOUS_MAX_BYTES and "HTTP_AUTHORIZATION" not in request.META
+        if (length > settings.UPLOAD_ANONYMOUS_MAX_BYTES and not _api_token_call(request)
                 and not request.user.is_authenticated):
             return self.refuse(request, 413, "too_large", _(
                 "Before you log in, a form may send at most %(max)s; nothing was saved. Log in first.")

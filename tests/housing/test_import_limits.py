@@ -25,6 +25,7 @@ HOSTILE = {
     "wide.xlsx": (hostile.xlsx_million_columns, "Row 2 has more than 100 columns"),
     "grid.xlsx": (hostile.xlsx_huge_dimension, "at most 100,000 rows and 100 columns"),
     "laughs.xlsx": (hostile.xlsx_with_dtd, "a DTD or entities"),
+    "bomb.csv": (hostile.csv_compression_bomb, "compressed more than 100 times"),
     "field.csv": (hostile.csv_huge_field, "Row 2 has a cell longer than 32,767 characters"),
     "line.csv": (hostile.csv_long_line, "Row 2 is longer than 262,144 characters"),
     "wide.csv": (hostile.csv_million_columns, "Row 2 has more than 100 columns"),
@@ -52,6 +53,8 @@ def test_the_upload_page_states_the_cap_in_force(client, staff_a, settings):
     settings.UPLOAD_MAX_BYTES = 8 * 1024 * 1024
     text = client.get(UPLOAD).content.decode()
     assert "at most 8 MB" in text and "20 MB" not in text and "50 MB" not in text
+    text = client.get(UPLOAD, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "最大 8 MB，最多 100 列" in text
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
@@ -68,6 +71,19 @@ def test_a_hostile_file_fails_its_check_with_the_limit_and_nothing_is_imported(
     assert not (tmp_path / "imports" / job.stored_name).exists()  # the refused file is not kept
     page = client.get(response["Location"]).content.decode()
     assert HOSTILE[name][1] in page
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("bomb.csv", "文件的压缩比超过 100 倍"),
+    ("wide.xlsx", "第 2 行超过 100 列"),
+])
+def test_the_limit_is_named_in_the_uploaders_language(client, staff_a, hostile_dir, name, message,
+                                                      django_capture_on_commit_callbacks):
+    client.force_login(staff_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(UPLOAD, {"file": SimpleUploadedFile(name, (hostile_dir / name).read_bytes())},
+                    HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert message in ImportJob.objects.get().failure_reason
 
 
 # The child is a fresh process, as a worker child is: it migrates its own SQLite database, then each file goes

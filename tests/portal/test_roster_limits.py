@@ -21,10 +21,12 @@ def test_the_roster_page_states_the_cap_in_force(landlord_client, rental_a, sett
     assert "at most 20 MB" in landlord_client.get(url).content.decode()
     settings.UPLOAD_MAX_BYTES = 3 * 1024 * 1024
     assert "at most 3 MB" in landlord_client.get(url).content.decode()
+    assert "最大 3 MB" in landlord_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
 
 
 @pytest.mark.parametrize(("build", "message"), [
     (hostile.xlsx_compression_bomb, "compressed more than 100 times"),
+    (hostile.csv_compression_bomb, "compressed more than 100 times"),
     (hostile.xlsx_million_columns, "Row 2 has more than 100 columns"),
     (hostile.csv_huge_field, "Row 2 has a cell longer than 32,767 characters"),
     (hostile.csv_million_rows, "The file has more than 2,000 rows"),

@@ -149,6 +149,19 @@ def csv_long_line(path: Path, *, megabytes: int = 15) -> Path:
     return path
 
 
+def csv_compression_bomb(path: Path, *, megabytes: int = 300) -> Path:
+    """A CSV of ``megabytes`` MB of identical rows, zipped (as mail programs and users do) and named .csv:
+    the reader goes by the first bytes, not the name."""
+    row = b"110101199003071234,x,101,2026-01-01,work,001-0000001\r\n"
+    block = row * (1024 * 1024 // len(row))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as package:
+        with package.open("residents.csv", "w") as member:
+            member.write(csv_header())
+            for _ in range(megabytes):
+                member.write(block)
+    return path
+
+
 def csv_million_columns(path: Path, *, columns: int = 1_000_000) -> Path:
     with open(path, "wb") as out:
         out.write(csv_header())

@@ -82,6 +82,12 @@ def test_before_sign_in_a_body_over_64_kb_is_refused_unread(client, db, path):
     assert "Before you log in, a form may send at most 64 KB" in response.content.decode()
 
 
+def test_an_authorization_header_outside_the_api_does_not_lift_the_anonymous_cap(client, db):
+    response = _post(client, reverse("login"), 65 * 1024, HTTP_AUTHORIZATION="Token anything",
+                     HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 413
+
+
 def test_the_login_form_itself_still_works(client, staff_a):
     staff_a.set_password("a long enough password 1")
     staff_a.save()

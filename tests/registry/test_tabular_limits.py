@@ -41,6 +41,12 @@ def test_an_xlsx_compression_bomb_is_refused_from_its_declared_sizes_before_the_
     assert opened == []  # refused from the ZIP's directory alone
 
 
+def test_a_zipped_csv_compression_bomb_named_csv_is_refused_before_it_is_inflated(tmp_path):
+    bomb = hostile.csv_compression_bomb(tmp_path / "bomb.csv")
+    assert bomb.stat().st_size < 2 * 1024 * 1024
+    assert "compressed more than 100 times" in _refusal(bomb)
+
+
 def test_an_xlsx_whose_headers_understate_the_sheet_is_refused_while_reading_it(tmp_path):
     lying = hostile.understate_sizes(hostile.xlsx_compression_bomb(tmp_path / "lying.xlsx", megabytes=50))
     with zipfile.ZipFile(lying) as package:
