@@ -119,12 +119,18 @@ def test_an_ordinary_workbook_reads_its_strings_numbers_dates_and_row_numbers():
         assert cell_text(read[2][1][2]) == "1990-03-07"
 
 
-_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12).map(str.strip)
+# openpyxl writes a text that starts with "=" as a formula (with no computed value), so such texts are not
+# "text as written" for the XLSX half.
+_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12).map(str.strip).filter(
+    lambda text: not text.startswith("="))
+# The delimiter is guessed from the first line, so every file starts with a header line, as real ones do.
+_HEADER = ["h1", "h2", "h3"]
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(_text, min_size=1, max_size=6), min_size=1, max_size=8))
 def test_any_grid_of_text_reads_back_as_written_from_xlsx_and_csv(grid):
+    grid = [_HEADER, *grid]
     expected = [(number, tabular._trimmed([cell or None for cell in row]))
                 for number, row in enumerate(grid, start=1) if any(row)]
     from_xlsx = list(table_rows(io.BytesIO(_workbook_bytes(grid)), max_rows=100))
@@ -133,4 +139,4 @@ def test_any_grid_of_text_reads_back_as_written_from_xlsx_and_csv(grid):
     csv.writer(out).writerows(grid)
     from_csv = [(number, [cell or None for cell in cells])
                 for number, cells in table_rows(io.BytesIO(out.getvalue().encode()), max_rows=100)]
-    assert [(n, [cell for cell in cells]) for n, cells in from_csv] == expected
+    assert from_csv == expected
