@@ -7,8 +7,10 @@ file itself (CSV or XLSX, any encoding Excel writes) is ``registry.tabular``'s.
 """
 
 import datetime
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
@@ -16,7 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from registry.tabular import ImportFileError, cell_text, csv_rows, normal_header, xlsx_rows
+from registry.tabular import ImportFileError, cell_text, normal_header, table_rows
 
 MAX_ROWS = 100_000
 
@@ -120,24 +122,24 @@ def header_aliases() -> dict[str, str]:
 
 
 def read_sheet(path: Path) -> Sheet:
-    """Read a stored upload: find the header row, map its columns, and return the data rows."""
-    with open(path, "rb") as handle:
-        magic = handle.read(8)
-    if magic.startswith(b"PK\x03\x04"):
-        raw_rows = xlsx_rows(path, limit=MAX_ROWS + 20)
-    elif magic.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(_("This is an old Excel file (.xls): save it as .xlsx or as CSV, then upload it again."))
-    else:
-        raw_rows = csv_rows(path.read_bytes())
+    """Read a stored upload: find the header row, map its columns, and return the data rows. The file is read
+    as a stream under the upload limits (``registry.tabular``); only the mapped cells of each row are kept."""
+    with closing(table_rows(path, max_rows=MAX_ROWS)) as raw_rows:
+        return _sheet(raw_rows)
+
+
+def _sheet(raw_rows) -> Sheet:
     aliases = header_aliases()
     # A title line above the header ("某某派出所流动人口登记表") is allowed: the header is the first
     # of the first ten rows that names at least two known columns.
-    header_index = next((index for index, raw in enumerate(raw_rows[:10])
-                         if sum(1 for cell in raw if aliases.get(normal_header(cell))) >= 2), None)
-    if header_index is None:
+    header = None
+    for _number, raw in islice(raw_rows, 10):
+        if sum(1 for cell in raw if aliases.get(normal_header(cell))) >= 2:
+            header = raw
+            break
+    if header is None:
         raise ImportFileError(_("No header row found: the first row must name the columns, e.g. document_number, "
                                 "name, unit_label. Download the template to see them."))
-    header = raw_rows[header_index]
     keys = [aliases.get(normal_header(cell)) for cell in header]
     positions, headers, ignored = {}, {}, []
     for position, (cell, key) in enumerate(zip(header, keys, strict=True)):
@@ -157,7 +159,7 @@ def read_sheet(path: Path) -> Sheet:
         raise ImportFileError(_("Columns missing: %(columns)s. Download the template to see every column.")
                               % {"columns": ", ".join(missing)})
     rows = []
-    for number, raw in enumerate(raw_rows[header_index + 1:], start=header_index + 2):
+    for number, raw in raw_rows:
         cells = {key: raw[position] if position < len(raw) else None for key, position in positions.items()}
         if all(cell_text(value) == "" for value in cells.values()):
             continue

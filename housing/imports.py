@@ -35,6 +35,7 @@ from registry.bulk import copies_in_background
 from registry.scoping import scope_for
 from registry.tabular import ImportFileError
 from registry.tasks import changes_settle_task
+from registry.uploads import check_upload_size
 
 from .import_files import Progress, imports_dir, job_path, remove_files
 from .import_rows import (
@@ -56,7 +57,6 @@ from .services import registrations_apply
 
 logger = logging.getLogger(__name__)
 
-MAX_BYTES = 50 * 1024 * 1024
 # The page and the job row keep this many problems; every bad row is still left out of the import.
 MAX_REPORTED_ERRORS = 5_000
 # Rows checked and written together: a fixed number of queries each (see registrations_check).
@@ -98,9 +98,7 @@ def check_file_upload(upload) -> str:
         raise ValidationError({"file": _("File: upload a CSV file or an Excel workbook (.xlsx).")})
     if not upload.size:
         raise ValidationError({"file": _("File: the file is empty.")})
-    if upload.size > MAX_BYTES:
-        raise ValidationError({"file": _("File: at most %(max)d MB; split the file into smaller ones.")
-                               % {"max": MAX_BYTES // (1024 * 1024)}})
+    check_upload_size(upload, field="file")
     return extension
 
 

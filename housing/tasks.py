@@ -6,6 +6,7 @@ service and queue its task after commit; ``housing.imports`` never imports this 
 """
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import translation
 
@@ -17,7 +18,8 @@ from .models import ImportJob
 from .services import persons_anonymise_expired
 
 # An import of tens of thousands of rows runs for minutes; the defaults (5 minutes) are for short tasks.
-LONG = {"acks_late": True, "reject_on_worker_lost": True, "soft_time_limit": 3600, "time_limit": 3700}
+LONG = {"acks_late": True, "reject_on_worker_lost": True, "soft_time_limit": settings.IMPORT_TASK_SOFT_TIME_LIMIT,
+        "time_limit": settings.IMPORT_TASK_TIME_LIMIT}
 
 
 def _job_user(job_id: int):

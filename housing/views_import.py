@@ -8,6 +8,7 @@ import csv
 import io
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_POST
 from registry.forms import BootstrapFormMixin, add_service_error
 from registry.scoping import get_object_for_user, scope_for
 from registry.spreadsheets import formula_safe
+from registry.uploads import size_text
 
 from . import imports
 from .import_files import Progress
@@ -36,10 +38,16 @@ ERRORS_ON_PAGE = 500
 class ImportUploadForm(BootstrapFormMixin, forms.Form):
     file = forms.FileField(
         label=gettext_lazy("File"),
-        help_text=gettext_lazy("CSV (UTF-8 or GB18030, as Excel saves it) or an Excel workbook (.xlsx), "
-                               "at most 20 MB. Nothing is saved until you have seen the check and confirmed."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The cap is a setting: the page states the one in force.
+        self.fields["file"].help_text = _(
+            "CSV (UTF-8 or GB18030, as Excel saves it) or an Excel workbook (.xlsx), at most %(max)s and "
+            "%(columns)d columns. Nothing is saved until you have seen the check and confirmed."
+        ) % {"max": size_text(settings.UPLOAD_MAX_BYTES), "columns": settings.UPLOAD_MAX_COLUMNS}
 
 
 class ImportAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):

@@ -14,9 +14,9 @@ carries a fingerprint of the registrations it was compared with and is refused i
 
 import datetime
 import hashlib
-import io
 import re
 import unicodedata
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from housing.extensions import property_inputs_changed
-from housing.import_sheet import MAX_ROWS as IMPORT_MAX_ROWS
 from housing.import_sheet import header_aliases
 from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
 from housing.models import Property, Residence, ResidenceReasonChoices, ResidenceSourceChoices, Unit
@@ -45,14 +44,14 @@ from persons.validators import (
     validate_person_name,
 )
 from registry.crypto import decrypt, encrypt, mask
-from registry.tabular import ImportFileError, cell_text, csv_rows, normal_header, xlsx_rows
+from registry.tabular import ImportFileError, cell_text, normal_header, table_rows
+from registry.uploads import check_upload_size
 
 from .models import Submission, SubmissionKindChoices
 from .services import submission_report_arrival, submission_report_departure
 
 MAX_LINES = 2_000
 MAX_TEXT_CHARS = 200_000
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 UPLOAD_EXTENSIONS = (".csv", ".txt", ".xlsx")
 # How long a comparison may be confirmed; after that the user compares again.
 PAYLOAD_MAX_AGE = 2 * 3600
@@ -228,20 +227,14 @@ def _upload_rows(upload) -> list[tuple[int, list, bool]]:
         raise ValidationError({"upload": _("File: upload a CSV file or an Excel workbook (.xlsx).")})
     if not upload.size:
         raise ValidationError({"upload": _("File: the file is empty.")})
-    if upload.size > MAX_UPLOAD_BYTES:
-        raise ValidationError({"upload": _("File: at most %(max)d MB.") % {"max": MAX_UPLOAD_BYTES // (1024 * 1024)}})
-    data = upload.read()
+    check_upload_size(upload, field="upload")
+    # Read as a stream under the upload limits, and no further than the longest list allowed.
     try:
-        if data.startswith(b"PK\x03\x04"):
-            raw_rows = xlsx_rows(io.BytesIO(data), limit=IMPORT_MAX_ROWS + 20)
-        elif data.startswith(b"\xd0\xcf\x11\xe0"):
-            raise ImportFileError(_("This is an old Excel file (.xls): save it as .xlsx or as CSV."))
-        else:
-            raw_rows = csv_rows(data)
+        with closing(table_rows(upload.file, max_rows=MAX_LINES)) as raw_rows:
+            return [(number, list(cells), False) for number, cells in raw_rows
+                    if any(cell_text(cell) for cell in cells)]
     except ImportFileError as exc:
         raise ValidationError({"upload": str(exc)})
-    return [(number, list(cells), False) for number, cells in enumerate(raw_rows, start=1)
-            if any(cell_text(cell) for cell in cells)]
 
 
 def _document(raw) -> tuple[str, str, str | None]:

@@ -6,6 +6,7 @@ the page (``portal.roster.roster_pack``), never in the session or on disk.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -18,6 +19,7 @@ from django.views import View
 from housing.models import ResidenceReasonChoices
 from patrol.views import PropertyWorkView
 from registry.forms import BootstrapFormMixin, DateInput, add_service_error
+from registry.uploads import size_text
 
 from .roster import (
     MAX_LINES,
@@ -42,9 +44,14 @@ class RosterListForm(BootstrapFormMixin, forms.Form):
                                "commas, tabs or spaces. A header line is allowed."))
     upload = forms.FileField(
         label=gettext_lazy("Or upload a file"), required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx"}),
-        help_text=gettext_lazy("CSV or Excel (.xlsx) with the columns 证件号码, 姓名, 房间号 and 电话 "
-                               "(or document_number, name, unit_label, phone)."))
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The cap is a setting: the page states the one in force.
+        self.fields["upload"].help_text = _(
+            "CSV or Excel (.xlsx) with the columns 证件号码, 姓名, 房间号 and 电话 (or document_number, name, "
+            "unit_label, phone), at most %(max)s.") % {"max": size_text(settings.UPLOAD_MAX_BYTES)}
 
     def clean(self):
         data = super().clean()

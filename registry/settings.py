@@ -132,6 +132,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Request bodies over the upload cap, or over the small cap before sign-in, are refused from their
+    # Content-Length before anything reads them (CSRF reads the form only in process_view, after this).
+    "registry.uploads.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # The second factor and session time limits, before the views see the user.
     "registry.middleware.SignInPolicyMiddleware",
@@ -193,6 +196,22 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A roster comparison of a large dormitory posts one checkbox per change (Django's default is 1000 fields).
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 10_000)
+
+# --- Uploads (docs/security.md, "Uploads") -------------------------------------------------------
+# The largest file a user may upload (the resident import, a roster list); the upload pages state it. A
+# request body may be this plus UPLOAD_FORM_BYTES for the form around the file: a larger one is refused
+# from its Content-Length before it is read (registry/uploads.py). A proxy in front should allow as much
+# (nginx: client_max_body_size) and no more.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+UPLOAD_FORM_BYTES = 1024 * 1024
+# Before signing in, every form is small (the login form is well under 1 KB).
+UPLOAD_ANONYMOUS_MAX_BYTES = env_int("UPLOAD_ANONYMOUS_MAX_BYTES", 64 * 1024)
+# Columns a CSV or XLSX row may have (the import knows 14; offices add a few of their own).
+UPLOAD_MAX_COLUMNS = env_int("UPLOAD_MAX_COLUMNS", 100)
+# An XLSX is a ZIP: what its parts may unpack to in all (100,000 rows of the import's 14 columns are
+# about 80 MB of XML), and by how much a part may be compressed (real sheets: 5 to 20 times).
+UPLOAD_MAX_UNPACKED_BYTES = env_int("UPLOAD_MAX_UNPACKED_BYTES", 200 * 1024 * 1024)
+UPLOAD_MAX_COMPRESSION_RATIO = env_int("UPLOAD_MAX_COMPRESSION_RATIO", 100)
 
 # --- Cache ----------------------------------------------------------------------------------
 # Shared by every web worker: the plaque page's rate limit (django-ratelimit) counts here. Redis when
@@ -381,6 +400,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
+# The import's dry run and commit (housing.tasks): 100,000 rows take well under two minutes
+# (docs/performance.md); past the soft limit the job fails with a message and nothing is imported.
+IMPORT_TASK_SOFT_TIME_LIMIT = env_int("IMPORT_TASK_SOFT_TIME_LIMIT", 1800)
+IMPORT_TASK_TIME_LIMIT = env_int("IMPORT_TASK_TIME_LIMIT", IMPORT_TASK_SOFT_TIME_LIMIT + 60)
+# A worker child that a task left holding more than this (KiB) is replaced by a fresh one after the task
+# (Celery's worker_max_memory_per_child), so a large import's memory goes back to the system. It never stops
+# a task midway: the reader's limits (registry/tabular.py) keep a hostile file's check under it (234 MB
+# measured, tests/housing/test_import_limits.py), and a legitimate 100,000-row import may pass it once.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 300 * 1024)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -442,3 +442,47 @@ def test_tidy_closes_unconfirmed_and_interrupted_jobs_and_deletes_their_files(jo
     assert imports.imports_tidy(now=timezone.now() + datetime.timedelta(days=8)) == 1
     job_a.refresh_from_db()
     assert job_a.status == "failed" and not imports.job_path(job_a).exists()
+
+
+def test_import_tasks_have_time_limits_and_worker_children_a_memory_cap(settings):
+    from registry.celery import app
+
+    for task in (import_validate_task, import_commit_task):
+        assert task.soft_time_limit == settings.IMPORT_TASK_SOFT_TIME_LIMIT
+        assert task.soft_time_limit < task.time_limit == settings.IMPORT_TASK_TIME_LIMIT
+    # In KiB: a worker child left above it after a task is replaced by a fresh one.
+    assert app.conf.worker_max_memory_per_child == settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD <= 300 * 1024
+
+
+def test_a_check_past_its_soft_time_limit_fails_with_a_message(staff_client, unit_a, monkeypatch,
+                                                             django_capture_on_commit_callbacks):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    def too_slow(job, sheet):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(imports, "_dry_run", too_slow)
+    job = _upload(staff_client, _csv([_row(unit_a)]), django_capture_on_commit_callbacks)
+    assert (job.status, job.failure_reason) == (
+        "failed", "The check took longer than allowed; split the file into smaller ones.")
+    assert not any(imports.imports_dir().iterdir()), "the stored upload is deleted"
+
+
+def test_an_import_past_its_soft_time_limit_is_rolled_back_with_a_message(staff_client, unit_a, monkeypatch,
+                                                                          django_capture_on_commit_callbacks):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    rows = [_row(unit_a), _row(unit_a, name="李娜", sex="F", document_number=_number("F"))]
+    job = _upload(staff_client, _csv(rows), django_capture_on_commit_callbacks)
+    real_import_rows = imports._import_rows
+
+    def too_slow(job, rows):
+        real_import_rows(job, rows)  # every row written, then the limit strikes before the commit
+        assert Person.objects.count() == 2
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(imports, "_import_rows", too_slow)
+    job = _confirm(staff_client, job, django_capture_on_commit_callbacks)
+    assert job.status == "failed"
+    assert job.failure_reason.startswith("The import took longer than allowed, so nothing was imported")
+    assert (Person.objects.count(), Residence.objects.count()) == (0, 0)
