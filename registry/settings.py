@@ -520,14 +520,19 @@ REGISTRY = {
 
 # The audit trail's own stream: every sealed event as a JSON line (registry/audit_chain.py), for an off-host
 # collector; a file (default var/audit.jsonl, 0600) or "-" for standard output. Never mixed into the app log.
+# Error reports without request parameters, cookies or frame variables (registry/logs.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "registry.logs.NoParametersReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "registry.logs.NoParametersExceptionReporter"
 AUDIT_LOG_FILE = env("AUDIT_LOG_FILE", str(VAR_DIR / "audit.jsonl"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
                    "line": {"format": "%(message)s"}},
+    # Every line of the application's log is redacted (registry.logs.PersonalDataFilter).
+    "filters": {"personal_data": {"()": "registry.logs.PersonalDataFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["personal_data"]},
         "audit_stream": ({"class": "logging.StreamHandler", "formatter": "line", "stream": "ext://sys.stdout"}
                          if AUDIT_LOG_FILE == "-" else
                          {"()": "registry.logs.private_file_handler", "filename": AUDIT_LOG_FILE,

@@ -1,7 +1,9 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from persons.models import Employer, Employment, Person
+from persons.validators import normalize_document_number, normalize_phone
 from registry.api.serializers import ModelCleanSerializer, limit_choices_to_scope
 from registry.models import Station
 from registry.scoping import scope_for
@@ -33,6 +35,36 @@ class UnmaskRequestSerializer(serializers.Serializer):
 
 class UnmaskedSerializer(serializers.Serializer):
     document_number = serializers.CharField()
+
+
+class PersonLookupSerializer(serializers.Serializer):
+    """A lookup by a whole document number or a whole phone number, in the body: never in a URL, where proxies,
+    access logs and browser histories would keep it (docs/api.md)."""
+
+    document_number = serializers.CharField(required=False, max_length=40, help_text=_(
+        "A whole identity-document number (any type); spaces and dashes are ignored."))
+    phone = serializers.CharField(required=False, max_length=24, help_text=_(
+        "A whole phone number: a mobile number, or a landline with its area code."))
+
+    def validate_document_number(self, value):
+        return normalize_document_number(value)
+
+    def validate_phone(self, value):
+        try:
+            return normalize_phone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+    def validate(self, attrs):
+        given = [name for name in ("document_number", "phone") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError(_("Give either document_number or phone, not both and not neither."))
+        return attrs
+
+
+class PersonLookupResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text=_("How many persons in your scope match."))
+    results = PersonSerializer(many=True, help_text=_("The first 100 of them, by name."))
 
 
 class EmployerSerializer(ModelCleanSerializer):

@@ -1,20 +1,33 @@
 from drf_spectacular.utils import extend_schema
+from rest_framework import permissions
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from registry import audit
-from registry.api.viewsets import ScopedModelViewSet, ScopedReadOnlyViewSet
+from registry.api.viewsets import RegistryModelPermissions, ScopedModelViewSet, ScopedReadOnlyViewSet
 
 from ..filtersets import EmployerFilterSet, EmploymentFilterSet, PersonFilterSet
 from ..models import Employer, Employment, Person
+from ..selectors import document_condition
 from ..services import person_unmask
 from .serializers import (
     EmployerSerializer,
     EmploymentSerializer,
+    PersonLookupResultSerializer,
+    PersonLookupSerializer,
     PersonSerializer,
     UnmaskedSerializer,
     UnmaskRequestSerializer,
 )
+
+
+class LookupPermissions(RegistryModelPermissions):
+    """A lookup posts its question but only reads: the view permission, as for GET."""
+
+    perms_map = {**RegistryModelPermissions.perms_map, "POST": RegistryModelPermissions.perms_map["GET"]}
+
+
+LOOKUP_LIMIT = 100
 
 
 class PersonViewSet(ScopedModelViewSet):
@@ -29,6 +42,22 @@ class PersonViewSet(ScopedModelViewSet):
         response = super().retrieve(request, *args, **kwargs)
         audit.record_view(request.user, self._object, via="api")
         return response
+
+    @extend_schema(request=PersonLookupSerializer, responses={200: PersonLookupResultSerializer})
+    @action(detail=False, methods=["post"], permission_classes=[permissions.IsAuthenticated, LookupPermissions])
+    def lookup(self, request):
+        """The persons in your scope with this whole document number or phone number, asked in the body so
+        that the number stays out of URLs and logs. Use it rather than ``?q=`` for numbers (docs/api.md)."""
+        body = PersonLookupSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if number := body.validated_data.get("document_number"):
+            matches = self.get_queryset().filter(document_condition(Person, number))
+        else:
+            matches = self.get_queryset().filter(phone=body.validated_data["phone"])
+        matches = matches.order_by("name_pinyin", "pk")
+        rows = list(matches[:LOOKUP_LIMIT])
+        count = len(rows) if len(rows) < LOOKUP_LIMIT else matches.count()
+        return Response({"count": count, "results": self.get_serializer(rows, many=True).data})
 
     @extend_schema(request=UnmaskRequestSerializer, responses={200: UnmaskedSerializer})
     @action(detail=True, methods=["post"])
