@@ -21,8 +21,10 @@ RUN groupadd --system --gid 10001 registry \
     && useradd --system --uid 10001 --gid registry --home-dir /app --no-create-home registry
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# The runtime set only (no test tools), every package pinned with its hashes: pip refuses a file that
+# does not match (requirements/README.md).
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --require-hashes -r requirements/base.txt
 
 COPY . .
 
