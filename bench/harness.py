@@ -116,6 +116,14 @@ class Browser:
         return self.session.post(self.url(path), data={**data, "csrfmiddlewaretoken": self.csrf},
                                  headers={"X-CSRFToken": self.csrf}, allow_redirects=False, **kwargs)
 
+    def search(self, path: str, q: str):
+        """As a person searches: the form posts (the value is kept in the session, registry/sealed_query.py),
+        and the browser follows the 303 to the results' ``?k=`` page. Timed together, as the user waits."""
+        answer = self.post(path, {"q": q, "_seal": "1"})
+        if answer.status_code != 303:
+            return answer
+        return self.get(answer.headers["Location"])
+
 
 class ApiClient:
     """Token-authenticated JSON client for /api/v1/."""

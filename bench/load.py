@@ -106,7 +106,7 @@ class Worker:
         return r.status_code == 200, r.status_code
 
     def search(self):
-        r = self.browser.get("/search/", params={"q": self._term()})
+        r = self.browser.search("/search/", self._term())
         return r.status_code == 200, r.status_code
 
     def search_api(self):
