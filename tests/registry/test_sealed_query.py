@@ -73,7 +73,7 @@ def test_another_sessions_key_finds_nothing_and_says_so(client, staff_a, staff_b
     client.logout()
     client.force_login(staff_a)  # a new session, the same user: the key is gone with the old one
     page = client.get(SEARCH, {"k": key})
-    assert "这次查询已不再保留" in page.content.decode()  # "This search is no longer kept" 
+    assert "这次查询已不再保留" in page.content.decode()  # "This search is no longer kept"
     assert "张三丰" not in page.content.decode()
 
 
