@@ -118,7 +118,7 @@ class Browser:
 
     def search(self, path: str, q: str):
         """As a person searches: the form posts (the value is kept in the session, registry/sealed_query.py),
-        and the browser follows the 303 to the results' ``?k=`` page. Timed together, as the user waits."""
+        and the answer is the results' page (a redirect, if it came to one, is followed and timed too)."""
         answer = self.post(path, {"q": q, "_seal": "1"})
         if answer.status_code != 303:
             return answer

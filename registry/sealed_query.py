@@ -1,14 +1,16 @@
 """Searches and filters that never put a person's values in a URL.
 
 A document number, phone number or name in a URL ends up in access logs, proxy logs, the browser's history and
-the Referer of the next page. So the search and filter forms post, and what they posted is kept in the user's
-session under an opaque key: the results' address is ``?k=<key>`` (with the page and the sort order, which
+the Referer of the next page. So the search and filter forms post, and what they posted is kept server-side for
+the user's session (in the cache, under a secret held in the session) behind an opaque key: the results' address is ``?k=<key>`` (with the page and the sort order, which
 say nothing about anyone), so pagination, the back button, reloading and the export button keep working.
 
 ``SealedQueryMiddleware`` does it for every page alike, and the views go on reading ``request.GET``:
 
-- a POST with the field ``_seal`` keeps its fields under a new key, then answers 303 to ``?k=<key>`` (an htmx
-  request is answered at once, as the GET it stands for, with ``HX-Push-Url`` set to that address);
+- a POST with the field ``_seal`` keeps its fields under a key and is answered at once, as the GET to
+  ``?k=<key>`` would be, with that address put in the address bar (``HX-Push-Url`` for htmx; for a page, the
+  body's ``data-sealed-address``, which ``static/js/sealed-address.js`` puts in place of the POST's history
+  entry, so a reload or the back button never posts again);
 - a request with ``k`` gets the kept fields in ``request.GET`` (the visible ones, such as ``page``, on top);
 - a page GET that still carries a personal value in its query string (an old bookmark, a hand-typed URL) is
   sealed and redirected the same way, so that the address bar, the history and the next Referer lose it.
@@ -18,42 +20,61 @@ pagination, the sort headers, the export button), never from ``request.GET``. Th
 body-based lookups for document and phone numbers (docs/api.md).
 """
 
+import base64
+import hashlib
+import hmac
+import json
 import secrets
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponseRedirect, QueryDict
 
-SESSION_KEY = "sealed_queries"
+SESSION_KEY = "sealed_queries"  # in the session: this session's secret, which names its kept searches
 KEY = "k"
 SEAL = "_seal"
-KEPT = 20  # per session, the newest; an older key finds nothing and the page says so
 NOT_KEPT = {"csrfmiddlewaretoken", SEAL, KEY}
 # Query parameters whose value may be about a person: never left in a page's address.
 PERSONAL = {"q", "document_number", "phone", "name"}
 API_PREFIX = "/api/"
+CACHE_PREFIX = "sealed-query"
+
+
+def _secret(request, *, create: bool) -> str | None:
+    """The session's own secret (written once per session; it survives the new session key at sign-in and
+    goes with the session at sign-out). Searches are kept in the cache under it, so a search writes nothing to
+    the session: the cost of a search's POST stays that of the page (docs/performance.md)."""
+    secret = request.session.get(SESSION_KEY)
+    if isinstance(secret, str):
+        return secret
+    if not create:
+        return None
+    secret = secrets.token_urlsafe(16)
+    request.session[SESSION_KEY] = secret
+    return secret
+
+
+def _cache_key(secret: str, key: str) -> str:
+    return f"{CACHE_PREFIX}:{secret}:{key}"
 
 
 def seal(request, params: QueryDict) -> str:
-    """Keep ``params`` (without the empty ones) in the session; returns their key. The same fields again get
-    the same key back, so typing and retyping does not fill the session."""
+    """Keep ``params`` (without the empty ones) for this session; returns their key. The same fields get the
+    same key (a keyed hash of them), so typing and retyping keeps one entry; entries end with the session's
+    lifetime, and a key from another session finds nothing."""
     fields = [[name, values] for name, values in params.lists()
               if name not in NOT_KEPT and any(value != "" for value in values)]
-    kept = request.session.get(SESSION_KEY, {})
-    for key, stored in kept.items():
-        if stored == fields:
-            kept[key] = kept.pop(key)  # the newest again
-            break
-    else:
-        key = secrets.token_urlsafe(9)
-        kept[key] = fields
-        while len(kept) > KEPT:
-            kept.pop(next(iter(kept)))
-    request.session[SESSION_KEY] = kept
+    secret = _secret(request, create=True)
+    canonical = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    key = base64.urlsafe_b64encode(hmac.new(secret.encode(), canonical, hashlib.sha256).digest()[:12]).decode()
+    cache.set(_cache_key(secret, key), fields, timeout=settings.SESSION_COOKIE_AGE)
     return key
 
 
 def unsealed(request, key: str) -> QueryDict | None:
-    """The fields kept under ``key`` in this session, or None."""
-    stored = request.session.get(SESSION_KEY, {}).get(key)
+    """The fields kept under ``key`` for this session, or None."""
+    secret = _secret(request, create=False)
+    stored = cache.get(_cache_key(secret, key)) if secret else None
     if stored is None:
         return None
     params = QueryDict(mutable=True)
@@ -80,7 +101,7 @@ class SealedQueryMiddleware:
         request.sealed_query_expired = False
         response = self.get_response(request)
         pushed = getattr(request, "sealed_push_url", None)
-        if pushed and 200 <= response.status_code < 300:
+        if pushed and getattr(request, "htmx", False) and 200 <= response.status_code < 300:
             response["HX-Push-Url"] = pushed
         return response
 
@@ -91,9 +112,9 @@ class SealedQueryMiddleware:
         if request.method == "POST" and SEAL in request.POST:
             key = seal(request, request.POST)
             target = address(request.path, key)
-            if not getattr(request, "htmx", False):
-                return HttpResponseRedirect(target, status=303)
-            # htmx: answer now, as the GET to ``target`` would, and put that address in the bar.
+            # Answer now, as the GET to ``target`` would (one request, not a redirect and another), and put
+            # that address in the bar: htmx from HX-Push-Url, a page from its body's data-sealed-address
+            # (static/js/sealed-address.js replaces the POST's history entry with it).
             request.method = "GET"
             request.GET = self.merged(unsealed(request, key), QueryDict())
             request.visible_query = QueryDict(target.split("?", 1)[1])
