@@ -303,7 +303,7 @@ SESSION_COOKIE_HTTPONLY = True
 # The absolute limit of a session; the idle limits are REGISTRY's IDLE_MINUTES_*.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 # Sessions are read from the cache (Redis in production) and written through to the database.
-SESSION_ENGINE = "registry.sessions"
+SESSION_ENGINE = "qsessions.backends.cached_db"
 # Password-reset links (portal accounts by email, station accounts from an administrator) last an hour.
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
 X_FRAME_OPTIONS = "DENY"

@@ -9,12 +9,14 @@ from housing.views_plaque import plaque_public
 from registry.api.views import ApiNotFoundView
 from registry.views_account import LoginView
 
-from . import views_dashboard, views_home, views_search
+from . import views_audit, views_dashboard, views_home, views_search
 
 urlpatterns = [
     path("", views_home.HomeView.as_view(), name="home"),
     path("search/", views_search.SearchView.as_view(), name="search"),
     path("dashboard/", views_dashboard.DashboardView.as_view(), name="dashboard"),
+    path("audit/", views_audit.AuditListView.as_view(), name="audit"),
+    re_path(r"^audit/events\.(?P<fmt>csv|xlsx)$", views_audit.AuditExportView.as_view(), name="audit_export"),
     path("q/<str:token>/", plaque_public, name="plaque_public"),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -38,6 +40,7 @@ urlpatterns = [
     path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),
     path("api/v1/", include(("portal.api.urls", "portal-api"), namespace="portal-api")),
     path("api/v1/", include(("patrol.api.urls", "patrol-api"), namespace="patrol-api")),
+    path("api/v1/", include(("workspace.api", "workspace-api"), namespace="workspace-api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI with its start-up script served from the same URL (?script), not inline: the one CSP fits.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
