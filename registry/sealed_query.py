@@ -2,8 +2,9 @@
 
 A document number, phone number or name in a URL ends up in access logs, proxy logs, the browser's history and
 the Referer of the next page. So the search and filter forms post, and what they posted is kept server-side for
-the user's session (in the cache, under a secret held in the session) behind an opaque key: the results' address is ``?k=<key>`` (with the page and the sort order, which
-say nothing about anyone), so pagination, the back button, reloading and the export button keep working.
+the user's session (in the cache, under a secret held in the session) behind an opaque key: the results'
+address is ``?k=<key>`` (with the page and the sort order, which say nothing about anyone), so pagination, the
+back button, reloading and the export button keep working.
 
 ``SealedQueryMiddleware`` does it for every page alike, and the views go on reading ``request.GET``:
 
@@ -16,8 +17,10 @@ say nothing about anyone), so pagination, the back button, reloading and the exp
   sealed and redirected the same way, so that the address bar, the history and the next Referer lose it.
 
 ``request.visible_query`` is the query string as it is in the address bar: links are built from it (the
-pagination, the sort headers, the export button), never from ``request.GET``. The API is not covered: it has
-body-based lookups for document and phone numbers (docs/api.md).
+pagination, the sort headers, the export button), never from ``request.GET``. Not covered
+(``REGISTRY["SEALED_QUERY_EXEMPT"]``): the API, which has body-based lookups for document and phone numbers
+(docs/api.md), and the Django admin, whose changelist builds its own links from its query string (it is for
+setting up stations and accounts; docs/security.md).
 """
 
 import base64
@@ -36,7 +39,6 @@ SEAL = "_seal"
 NOT_KEPT = {"csrfmiddlewaretoken", SEAL, KEY}
 # Query parameters whose value may be about a person: never left in a page's address.
 PERSONAL = {"q", "document_number", "phone", "name"}
-API_PREFIX = "/api/"
 CACHE_PREFIX = "sealed-query"
 
 
@@ -107,7 +109,7 @@ class SealedQueryMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         """After the CSRF check (this runs after ``CsrfViewMiddleware``) and the sign-in policy."""
-        if request.path.startswith(API_PREFIX) or not hasattr(request, "session"):
+        if request.path.startswith(tuple(settings.REGISTRY["SEALED_QUERY_EXEMPT"])) or not hasattr(request, "session"):
             return None
         if request.method == "POST" and SEAL in request.POST:
             key = seal(request, request.POST)

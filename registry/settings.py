@@ -487,6 +487,8 @@ REGISTRY = {
     "DASHBOARD_CACHE_SECONDS": env_int("REGISTRY_DASHBOARD_CACHE_SECONDS", 60),
     # --- Sign-in (docs/security.md) ---
     # Roles that must use a second factor (superusers count as "admin"); others may enrol.
+    # Paths whose query strings the search sealing leaves alone (registry/sealed_query.py).
+    "SEALED_QUERY_EXEMPT": ["/api/", "/admin/"],
     "SECOND_FACTOR_ROLES": env_list("REGISTRY_SECOND_FACTOR_ROLES", "admin,supervisor,officer,staff"),
     "RECOVERY_CODES": 10,
     # Minutes without a request after which a session ends: station-side roles, portal accounts.

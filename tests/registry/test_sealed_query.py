@@ -99,3 +99,9 @@ def test_a_search_made_before_signing_in_survives_the_sign_in(client, staff_a, s
     assert bookmark.status_code == 303
     client.force_login(staff_a)  # a new session key, the same session data
     assert f"/persons/{person.pk}/" in client.get(bookmark["Location"]).content.decode()
+
+
+def test_the_api_and_the_admin_read_their_own_query_strings(client, admin_user):
+    client.force_login(admin_user)
+    assert client.get("/admin/registry/station/", {"q": "王"}).status_code == 200  # not sealed: its own links
+    assert client.get("/api/v1/persons/", {"q": "王"}).status_code == 200
