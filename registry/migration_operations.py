@@ -22,3 +22,18 @@ def remove_hidden_characters(app_label: str, model_name: str, *fields: str) -> m
         rows.bulk_update(changed, fields, batch_size=500)
 
     return migrations.RunPython(forwards, migrations.RunPython.noop, elidable=True)
+
+
+def postgresql_only(forward_sql: str, backward_sql: str) -> migrations.RunPython:
+    """SQL that only PostgreSQL runs (triggers, functions, grants): SQLite, the zero-setup default, has no such
+    thing and skips it."""
+
+    def forwards(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(forward_sql)
+
+    def backwards(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(backward_sql)
+
+    return migrations.RunPython(forwards, backwards)

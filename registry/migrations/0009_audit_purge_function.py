@@ -5,6 +5,8 @@ refuses any event younger than 183 days, inside the function too."""
 
 from django.db import migrations
 
+from registry.migration_operations import postgresql_only
+
 FORWARD = """
 CREATE OR REPLACE FUNCTION registry_audit_purge(through bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
@@ -30,16 +32,6 @@ REVOKE ALL ON FUNCTION registry_audit_purge(bigint) FROM PUBLIC;
 BACKWARD = "DROP FUNCTION IF EXISTS registry_audit_purge(bigint);"
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD)
-
-
 class Migration(migrations.Migration):
     dependencies = [("registry", "0008_audit_chain")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgresql_only(FORWARD, BACKWARD)]
