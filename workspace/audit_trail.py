@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from persons.models import Person
 from registry.filtersets import RegistryFilterSet, choices_in_scope
+from registry.forms import BootstrapFormMixin
 from registry.models import AuditAction, AuditEvent, Station
 from registry.scoping import scope_for
 
@@ -27,6 +28,7 @@ RECORD_TYPES = [
     ("persons.person", _("Person")), ("housing.residence", _("Residence")), ("housing.property", _("Property")),
     ("housing.landlord", _("Landlord")), ("persons.employer", _("Employer")), ("portal.submission", _("Report")),
     ("patrol.residencepermit", _("Residence permit")), ("patrol.visit", _("Visit")),
+    ("patrol.inspection", _("Inspection")), ("persons.employment", _("Employment")), ("housing.unit", _("Unit")),
     ("registry.auditevent", _("Audit trail")), ("auth.user", _("User")),
 ]
 
@@ -61,6 +63,7 @@ class AuditFilterSet(RegistryFilterSet):
     class Meta:
         model = AuditEvent
         fields = ["user", "station", "action", "object_type", "person", "since", "until"]
+        form = type("AuditFilterForm", (BootstrapFormMixin, forms.Form), {})
 
     def filter_user(self, queryset, name, value):
         return queryset.filter(actor_id=value.pk)
