@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "housing",
     "patrol",
     "portal",
+    "oversight",
     "workspace",
 ]
 
@@ -454,6 +455,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=45),
         "options": {"expires": DAY - 600},
     },
+    "access-flags": {
+        "task": "oversight.tasks.access_flags_task",
+        "schedule": crontab(hour=5, minute=0),
+        "options": {"expires": DAY - 600},
+    },
     "audit-purge-expired": {
         "task": "registry.tasks.audit_purge_expired",
         "schedule": crontab(hour=3, minute=30),
@@ -489,6 +495,15 @@ REGISTRY = {
     # Roles that must use a second factor (superusers count as "admin"); others may enrol.
     # Paths whose query strings the search sealing leaves alone (registry/sealed_query.py).
     "SEALED_QUERY_EXEMPT": ["/api/", "/admin/"],
+    # Unusual access, flagged nightly for supervisors (oversight/rules.py).
+    "ACCESS_FLAGS": {
+        "factor": env_int("REGISTRY_FLAG_FACTOR", 3), "floor": env_int("REGISTRY_FLAG_FLOOR", 50),
+        "min_persons": env_int("REGISTRY_FLAG_NO_LINK_PERSONS", 5), "work_link_days": 30,
+        "unmaskings": env_int("REGISTRY_FLAG_UNMASKINGS", 10),
+        "working_hours": [env_int("REGISTRY_WORK_STARTS", 7), env_int("REGISTRY_WORK_ENDS", 20)],
+        "after_hours_min": env_int("REGISTRY_FLAG_AFTER_HOURS", 1),
+        "export_rows": env_int("REGISTRY_FLAG_EXPORT_ROWS", 1000),
+    },
     "SECOND_FACTOR_ROLES": env_list("REGISTRY_SECOND_FACTOR_ROLES", "admin,supervisor,officer,staff"),
     "RECOVERY_CODES": 10,
     # Minutes without a request after which a session ends: station-side roles, portal accounts.

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from persons.models import Person
 from registry.filtersets import RegistryFilterSet, choices_in_scope
@@ -65,6 +67,7 @@ class AuditFilterSet(RegistryFilterSet):
         fields = ["user", "station", "action", "object_type", "person", "since", "until"]
         form = type("AuditFilterForm", (BootstrapFormMixin, forms.Form), {})
 
+    @extend_schema_field(OpenApiTypes.INT)  # a user's id
     def filter_user(self, queryset, name, value):
         return queryset.filter(actor_id=value.pk)
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views import View
 
 from housing.models import CURRENT_RESIDENCE_STATUSES, Residence
+from oversight.models import AccessFlag, FlagStatusChoices
 from portal.models import Submission
 from registry.roles import RoleChoices
 from registry.scoping import scope_for
@@ -43,4 +44,7 @@ class HomeView(LoginRequiredMixin, View):
             "due_count": due.count(),
             "overdue_count": due.filter(next_verification_due__lt=today).count(),
             "recent": recent,
+            # Supervisors: access flags waiting for their review (oversight).
+            "flags_open": (AccessFlag.objects.visible_to(request.user).filter(status=FlagStatusChoices.OPEN).count()
+                           if request.user.has_perm("oversight.view_accessflag") else None),
         })

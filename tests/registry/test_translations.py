@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ["registry", "persons", "housing", "patrol", "portal", "workspace", "templates", "locale", "manage.py"]
+SOURCES = ["registry", "persons", "housing", "patrol", "portal", "oversight", "workspace", "templates", "locale",
+           "manage.py"]
 
 
 def _entries(text: str):
