@@ -17,6 +17,7 @@ urlpatterns = [
     path("dashboard/", views_dashboard.DashboardView.as_view(), name="dashboard"),
     path("audit/", views_audit.AuditListView.as_view(), name="audit"),
     path("audit/flags/", include("oversight.urls")),
+    path("audit/users/<int:pk>/", views_audit.UserActivityView.as_view(), name="audit_user"),
     re_path(r"^audit/events\.(?P<fmt>csv|xlsx)$", views_audit.AuditExportView.as_view(), name="audit_export"),
     path("q/<str:token>/", plaque_public, name="plaque_public"),
     path("accounts/login/", LoginView.as_view(), name="login"),

@@ -108,3 +108,28 @@ def test_the_api_lists_the_same_events_with_the_same_filters(supervisor, staff_a
     assert answer.status_code == 200
     assert [row["object_id"] for row in answer.json()["results"]] == [str(trail[0].pk)]
     assert api.get("/api/v1/audit-events/", {"action": "nonsense"}).status_code == 400
+
+
+def test_a_users_activity_by_day_with_the_persons_they_read_masked_and_audited(client, supervisor, staff_a, trail):
+    person_a, _ = trail
+    client.force_login(supervisor)
+    page = client.get(f"/audit/users/{staff_a.pk}/")
+    assert page.status_code == 200
+    today = page.context["chart"]["rows"][-1]
+    assert today["day"] == timezone.localdate() and today["counts"][:2] == [1, 1]  # one view, one unmasking
+    assert page.context["chart"]["bars"]  # drawn
+    html = page.content.decode()
+    assert person_a.document_masked in html and person_a.document_number not in html
+    assert [row["reads"] for row in page.context["persons"]] == [2]
+    assert AuditEvent.objects.filter(object_type="auth.user", object_id=str(staff_a.pk),
+                                     actor_id=supervisor.pk).exists()
+    assert 'style="' not in html  # the chart is drawn without inline style (CSP)
+
+
+def test_a_users_activity_is_not_found_outside_the_readers_district(client, staff_a, trail):
+    elsewhere = StationFactory(district=DistrictFactory(code="D97", name="远区"))
+    other = make_user(RoleChoices.SUPERVISOR, username="far_sup", district=elsewhere.district)
+    client.force_login(other)
+    assert client.get(f"/audit/users/{staff_a.pk}/").status_code == 404
+    client.force_login(staff_a)
+    assert client.get(f"/audit/users/{staff_a.pk}/").status_code == 403
