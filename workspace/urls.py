@@ -9,7 +9,7 @@ from housing.views_plaque import plaque_public
 from registry.api.views import ApiNotFoundView
 from registry.views_account import LoginView
 
-from . import views_audit, views_dashboard, views_home, views_search
+from . import views_access_report, views_audit, views_dashboard, views_home, views_search
 
 urlpatterns = [
     path("", views_home.HomeView.as_view(), name="home"),
@@ -18,6 +18,8 @@ urlpatterns = [
     path("audit/", views_audit.AuditListView.as_view(), name="audit"),
     path("audit/flags/", include("oversight.urls")),
     path("audit/users/<int:pk>/", views_audit.UserActivityView.as_view(), name="audit_user"),
+    path("persons/<int:pk>/access-report.pdf", views_access_report.PersonAccessReportView.as_view(),
+         name="person_access_report"),
     re_path(r"^audit/events\.(?P<fmt>csv|xlsx)$", views_audit.AuditExportView.as_view(), name="audit_export"),
     path("q/<str:token>/", plaque_public, name="plaque_public"),
     path("accounts/login/", LoginView.as_view(), name="login"),
