@@ -11,10 +11,18 @@ from django.utils.translation import gettext_lazy as _
 from persons.models import Employer, Person
 from persons.selectors import classify, person_search
 from registry.filtersets import RegistryFilterSet, choices_in_scope
-from registry.models import Community
+from registry.models import Community, Station
 
 from .extensions import open_verification
-from .models import Landlord, Property, PropertyTypeChoices, Residence, Unit
+from .models import (
+    CURRENT_RESIDENCE_STATUSES,
+    Landlord,
+    Property,
+    PropertyTypeChoices,
+    Residence,
+    ResidenceStatusChoices,
+    Unit,
+)
 from .selectors import units_with_occupancy
 
 
@@ -114,3 +122,26 @@ class ResidenceFilterSet(RegistryFilterSet):
     class Meta:
         model = Residence
         fields = ["person", "unit", "status", "source"]
+
+
+class ResidenceListFilterSet(RegistryFilterSet):
+    """The residences page, which every residents figure of the dashboards links to with the same filter:
+    the station, current or one status, and a window of the next verification's due date."""
+
+    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=choices_in_scope(Station))
+    current = django_filters.BooleanFilter(label=_("Current only"), method="filter_current")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=ResidenceStatusChoices.choices)
+    due_from = django_filters.DateFilter(label=_("Verification due from"), field_name="next_verification_due",
+                                         lookup_expr="gte")
+    due_until = django_filters.DateFilter(label=_("Verification due until"), field_name="next_verification_due",
+                                          lookup_expr="lte")
+    ordering = django_filters.OrderingFilter(fields=(("next_verification_due", "due"), ("start_date", "start")),
+                                             field_labels={"next_verification_due": _("Verification due"),
+                                                           "start_date": _("Moved in")})
+
+    class Meta:
+        model = Residence
+        fields = ["station", "current", "status", "due_from", "due_until"]
+
+    def filter_current(self, queryset, name, value):
+        return queryset.filter(status__in=CURRENT_RESIDENCE_STATUSES) if value else queryset

@@ -17,7 +17,7 @@ from registry.views import (
     StaffUpdateView,
 )
 
-from .filtersets import LandlordFilterSet, PropertyFilterSet
+from .filtersets import LandlordFilterSet, PropertyFilterSet, ResidenceListFilterSet
 from .forms import LandlordForm, PropertyForm, UnitForm
 from .models import CURRENT_RESIDENCE_STATUSES, Landlord, Property, Residence, Unit
 from .selectors import DETAIL_ROWS, properties_with_totals, units_with_occupancy
@@ -244,3 +244,19 @@ class LandlordUpdateView(StaffUpdateView):
 
     def get_success_url(self):
         return reverse("housing:landlord_detail", args=[self.object.pk])
+
+
+class ResidenceListView(StaffPageMixin, ScopedListView):
+    """Residences in the user's scope: where the dashboards' residents figures lead, with the same filters."""
+
+    model = Residence
+    filterset_class = ResidenceListFilterSet
+    template_name = "housing/residence_list.html"
+    permission_required = "housing.view_residence"
+
+    def get_base_queryset(self):
+        return (Residence.objects.select_related("person", "unit__property")
+                .only("id", "status", "start_date", "end_date", "next_verification_due", "person__id", "person__name",
+                      "person__document_number", "person__document_type", "unit__label", "unit__property__id",
+                      "unit__property__address")
+                .order_by("next_verification_due", "id"))

@@ -1,9 +1,12 @@
 """Dashboards: a station's figures at a glance, and for supervisors every station of the district side by side."""
 
+import datetime
+
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
@@ -65,4 +68,20 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "chart_width": CHART_STEP * len(months), "chart_base": CHART_BASE,
             "can_choose": len(stations) > 1 or bool(chosen),
             "counted_at": counted.counted_at, "cached": counted.cached, "chosen": chosen or "",
+            "links": residence_links(today, chosen or ""),
+            "station_links": {station.pk: residence_links(today, str(station.pk)) for station, _stats in rows},
         })
+
+
+def residence_links(today, station: str) -> dict:
+    """Where each residents figure leads: the residences page with the figure's own filter (a test checks,
+    figure by figure, that the page counts what the figure says)."""
+    base = reverse("residences:list")
+    prefix = f"station={station}&" if station else ""
+    week = today + datetime.timedelta(days=7)
+    return {
+        "residents": f"{base}?{prefix}current=true",
+        "unconfirmed": f"{base}?{prefix}status=unconfirmed",
+        "overdue": f"{base}?{prefix}current=true&due_until={today - datetime.timedelta(days=1)}",
+        "due_soon": f"{base}?{prefix}current=true&due_from={today}&due_until={week}",
+    }

@@ -5,6 +5,7 @@ import ast
 import importlib.metadata
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,11 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "requirements"
-# What runs in production: the project's packages less tests/ and bench/, which are development.
-PRODUCT = ["registry", "persons", "housing", "patrol", "portal", "workspace", "manage.py", "gunicorn.conf.py"]
-OWN = {"registry", "persons", "housing", "patrol", "portal", "workspace", "bench", "tests"}
+# The project's packages, as the import layers name them (pyproject.toml); what runs in production is all of
+# them less bench/ (and tests/), which are development.
+PACKAGES = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
+PRODUCT = [*(package for package in PACKAGES if package != "bench"), "manage.py", "gunicorn.conf.py"]
+OWN = {*PACKAGES, "tests"}
 PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[a-z0-9,_-]+\])?==(\S+)((?:\s+--hash=sha256:[0-9a-f]{64})+)")
 
 

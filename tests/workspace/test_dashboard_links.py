@@ -1,0 +1,55 @@
+"""Dashboards that click through (issue 16, point 4): each residents figure links to the residences page with
+its own filter, and the page counts exactly what the figure says, figure by figure, for the district and for
+each station."""
+
+import datetime
+import re
+
+import pytest
+from django.utils import timezone
+
+from housing.factories import PropertyFactory, ResidenceFactory, UnitFactory
+
+FIGURES = ["residents", "unconfirmed", "overdue", "due_soon"]
+
+
+@pytest.fixture
+def residences(community_a, community_b):
+    today = timezone.localdate()
+    made = []
+    for community in (community_a, community_b):
+        unit = UnitFactory(property=PropertyFactory(community=community))
+        for days, status in [(-3, "active"), (0, "active"), (5, "active"), (40, "active"), (-1, "unconfirmed"),
+                             (10, "unconfirmed"), (-20, "ended"), (3, "ended")]:
+            made.append(ResidenceFactory(unit=unit, status=status,
+                                         next_verification_due=today + datetime.timedelta(days=days),
+                                         **({"end_date": today - datetime.timedelta(days=1)}
+                                            if status == "ended" else {})))
+    return made
+
+
+def linked_count(client, url: str) -> int:
+    page = client.get(url.replace("&amp;", "&"))
+    assert page.status_code == 200
+    return page.context["paginator"].count
+
+
+@pytest.mark.parametrize("figure", FIGURES)
+def test_each_figure_of_the_district_counts_what_its_list_shows(client, supervisor, residences, figure):
+    client.force_login(supervisor)
+    page = client.get("/dashboard/")
+    total = getattr(page.context["total"], figure)
+    assert total > 0  # the data exercises the figure
+    assert linked_count(client, page.context["links"][figure]) == total
+    assert page.context["links"][figure] in page.content.decode().replace("&amp;", "&")
+    for station, stats in page.context["rows"]:
+        assert linked_count(client, page.context["station_links"][station.pk][figure]) == getattr(stats, figure)
+
+
+def test_a_stations_own_dashboard_links_with_its_station(client, staff_a, residences, station_a):
+    client.force_login(staff_a)
+    page = client.get("/dashboard/")
+    for figure in FIGURES:
+        url = page.context["links"][figure]
+        assert linked_count(client, url) == getattr(page.context["total"], figure)
+    assert re.search(r"/residences/\?current=true", page.context["links"]["residents"])
