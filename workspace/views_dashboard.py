@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
+from oversight.models import AccessFlag, FlagStatusChoices
 from registry.models import Station
 from registry.scoping import scope_for
 
@@ -69,6 +70,9 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "can_choose": len(stations) > 1 or bool(chosen),
             "counted_at": counted.counted_at, "cached": counted.cached, "chosen": chosen or "",
             "links": residence_links(today, chosen or ""),
+            # Supervisors: access flags waiting for their review (oversight), as on their home page.
+            "flags_open": (AccessFlag.objects.visible_to(request.user).filter(status=FlagStatusChoices.OPEN).count()
+                           if request.user.has_perm("oversight.view_accessflag") else None),
             "station_links": {station.pk: residence_links(today, str(station.pk)) for station, _stats in rows},
         })
 

@@ -155,3 +155,9 @@ def test_the_supervisors_home_page_counts_the_flags_waiting(client, supervisor, 
     assert client.get("/").context["flags_open"] == 1
     client.force_login(staff_a)
     assert client.get("/").context["flags_open"] is None  # staff are not told of flags, theirs or others'
+
+
+def test_the_dashboard_shows_the_flags_waiting_too(client, supervisor, flag):
+    client.force_login(supervisor)
+    page = client.get("/dashboard/")
+    assert page.context["flags_open"] == 1 and "/audit/flags/?status=open" in page.content.decode()

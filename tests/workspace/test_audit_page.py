@@ -133,3 +133,12 @@ def test_a_users_activity_is_not_found_outside_the_readers_district(client, staf
     assert client.get(f"/audit/users/{staff_a.pk}/").status_code == 404
     client.force_login(staff_a)
     assert client.get(f"/audit/users/{staff_a.pk}/").status_code == 403
+
+
+def test_a_persons_page_leads_a_supervisor_to_the_events_about_them(client, supervisor, staff_a, trail):
+    person_a, _ = trail
+    client.force_login(supervisor)
+    page = client.get(f"/persons/{person_a.pk}/").content.decode()
+    assert f"/audit/?person={person_a.pk}" in page
+    client.force_login(staff_a)
+    assert "/audit/?person=" not in client.get(f"/persons/{person_a.pk}/").content.decode()
