@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from housing.models import Property
-from registry.filtersets import RegistryFilterSet
+from registry.filtersets import RegistryFilterSet, choices_in_scope
+from registry.models import Station
 
 from .models import Inspection, PropertyRating, ResidencePermit, VerificationRequest, VerificationRequestKind, Visit
 
@@ -33,6 +34,8 @@ class ResidencePermitFilterSet(RegistryFilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     status = django_filters.ChoiceFilter(choices=PermitStatusChoices.choices, method="filter_status",
                                          label=_("Status"), empty_label=_("Any"))
+    # The station that issued it (the dashboards' per-station figures link here with it).
+    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=choices_in_scope(Station))
     ordering = django_filters.OrderingFilter(
         fields=(("expires_on", "expires"), ("issued_on", "issued"), ("number", "number")),
         field_labels={"expires_on": _("Expires on"), "issued_on": _("Issued on"), "number": _("Permit number")},

@@ -88,4 +88,6 @@ def residence_links(today, station: str) -> dict:
         "unconfirmed": f"{base}?{prefix}status=unconfirmed",
         "overdue": f"{base}?{prefix}current=true&due_until={today - datetime.timedelta(days=1)}",
         "due_soon": f"{base}?{prefix}current=true&due_from={today}&due_until={week}",
+        "permits_expiring": f"{reverse('patrol:permit_list')}?tab=issued&status=expiring"
+                            + (f"&station={station}" if station else ""),
     }

@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from housing.factories import PropertyFactory, ResidenceFactory, UnitFactory
+from patrol.models import ResidencePermit
 
-FIGURES = ["residents", "unconfirmed", "overdue", "due_soon"]
+FIGURES = ["residents", "unconfirmed", "overdue", "due_soon", "permits_expiring"]
 
 
 @pytest.fixture
@@ -25,6 +26,13 @@ def residences(community_a, community_b):
                                          next_verification_due=today + datetime.timedelta(days=days),
                                          **({"end_date": today - datetime.timedelta(days=1)}
                                             if status == "ended" else {})))
+    for person, station, number, expires in [(made[0].person, community_a.station, "JZ-1", 5),
+                                              (made[1].person, community_a.station, "JZ-2", 60),
+                                              (made[8].person, community_b.station, "JZ-3", 10),
+                                              (made[9].person, community_b.station, "JZ-4", -2)]:
+        ResidencePermit.objects.create(person=person, station=station, number=number,
+                                       issued_on=today - datetime.timedelta(days=300),
+                                       expires_on=today + datetime.timedelta(days=expires))
     return made
 
 
