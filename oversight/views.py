@@ -17,7 +17,7 @@ from django.views import View
 from registry import audit
 from registry.forms import BootstrapFormMixin
 from registry.models import AuditAction
-from registry.scoping import get_object_for_user, scope_for
+from registry.scoping import get_object_for_user, oversees, scope_for
 
 from .models import AccessFlag, FlagStatusChoices, RuleChoices
 
@@ -35,10 +35,8 @@ class ReviewForm(BootstrapFormMixin, forms.Form):
 
 class FlagReaderMixin(LoginRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            scope = scope_for(request.user)
-            if not (scope.is_global or (scope.station_ids and request.user.has_perm("oversight.view_accessflag"))):
-                raise PermissionDenied
+        if request.user.is_authenticated and not oversees(request.user, "oversight.view_accessflag"):
+            raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
 

@@ -131,3 +131,10 @@ def get_object_for_user(queryset_or_model, user, **lookup):
     if isinstance(queryset_or_model, type):
         queryset = queryset_or_model._default_manager.all()
     return get_object_or_404(queryset.visible_to(user), **lookup)
+
+
+def oversees(user, permission: str) -> bool:
+    """Whether ``user`` reads what the oversight pages show: administrators, and users with stations in scope
+    (a supervisor's district) who hold ``permission``."""
+    scope = scope_for(user)
+    return scope.is_global or bool(scope.station_ids and user.has_perm(permission))

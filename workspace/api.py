@@ -7,7 +7,7 @@ from rest_framework.routers import SimpleRouter
 from registry import audit
 from registry.api.pagination import RegistryCursorPagination
 from registry.models import AuditAction, AuditEvent
-from registry.scoping import scope_for
+from registry.scoping import oversees
 
 from .audit_trail import AuditFilterSet
 
@@ -24,8 +24,7 @@ class AuditReader(permissions.BasePermission):
     """Supervisors (their district) and administrators."""
 
     def has_permission(self, request, view):
-        scope = scope_for(request.user)
-        return scope.is_global or bool(scope.station_ids and request.user.has_perm("registry.view_auditevent"))
+        return oversees(request.user, "registry.view_auditevent")
 
 
 class NewestFirst(RegistryCursorPagination):

@@ -21,7 +21,7 @@ from persons.models import Person
 from registry import audit
 from registry.forms import BootstrapFormMixin
 from registry.models import AuditAction, AuditEvent, Station
-from registry.scoping import scope_for
+from registry.scoping import oversees
 
 from .audit_trail import RECORD_TYPES, audit_events, page_after, users_in_scope
 from .exports import csv_chunks, xlsx_file
@@ -34,10 +34,8 @@ class AuditReaderMixin(LoginRequiredMixin):
     """Supervisors (the permission to read the trail) and administrators; everyone else 403."""
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            scope = scope_for(request.user)
-            if not (scope.is_global or (scope.station_ids and request.user.has_perm("registry.view_auditevent"))):
-                raise PermissionDenied
+        if request.user.is_authenticated and not oversees(request.user, "registry.view_auditevent"):
+            raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
     def filters(self):
