@@ -2,19 +2,22 @@
 
 import datetime
 
+from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from oversight.models import AccessFlag, FlagStatusChoices
+from registry.forms import BootstrapFormMixin
 from registry.models import Station
 from registry.scoping import scope_for
 
-from .dashboards import StationFigures, dashboard
+from .dashboards import StationFigures, dashboard, staff_workload
 
 CHART_STEP = 40  # SVG units per month
 CHART_BASE = 130  # the bars' baseline; month labels sit below it
@@ -62,7 +65,17 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
         star_top = max([*total.stars.values(), 1])
         star_rows = [(stars, count, round(100 * count / star_top)) for stars, count in
                      sorted(total.stars.items(), reverse=True)]
+        period = WorkloadPeriodForm(request.GET or None)
+        until = today
+        since = today - datetime.timedelta(days=WORKLOAD_DAYS - 1)
+        if period.is_valid():
+            since = period.cleaned_data.get("since") or since
+            until = period.cleaned_data.get("until") or until
+        if since > until:
+            since, until = until, since
         return render(request, "dashboard.html", {
+            "period": period, "since": since, "until": until,
+            "workload": staff_workload([s.pk for s in stations], since, until),
             "today": today, "rows": rows, "total": total, "single": len(stations) == 1,
             "station": stations[0] if len(stations) == 1 else None,
             "months": months, "chart_top": top, "star_rows": star_rows,
@@ -75,6 +88,14 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
                            if request.user.has_perm("oversight.view_accessflag") else None),
             "station_links": {station.pk: residence_links(today, str(station.pk)) for station, _stats in rows},
         })
+
+
+WORKLOAD_DAYS = 30
+
+
+class WorkloadPeriodForm(BootstrapFormMixin, forms.Form):
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 def residence_links(today, station: str) -> dict:

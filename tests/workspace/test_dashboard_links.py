@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from housing.factories import PropertyFactory, ResidenceFactory, UnitFactory
-from patrol.models import ResidencePermit
+from patrol.models import Inspection, ResidencePermit, Visit
 
 FIGURES = ["residents", "unconfirmed", "overdue", "due_soon", "permits_expiring"]
 
@@ -61,3 +61,23 @@ def test_a_stations_own_dashboard_links_with_its_station(client, staff_a, reside
         url = page.context["links"][figure]
         assert linked_count(client, url) == getattr(page.context["total"], figure)
     assert re.search(r"/residences/\?current=true", page.context["links"]["residents"])
+
+
+def test_work_by_staff_counts_each_users_registrations_visits_reviews_and_inspections_in_the_period(
+        client, supervisor, staff_a, officer_a, community_a):
+    today = timezone.localdate()
+    prop = PropertyFactory(community=community_a)
+    unit = UnitFactory(property=prop)
+    for _ in range(3):
+        ResidenceFactory(unit=unit, created_by=staff_a)
+    Visit.objects.create(property=prop, visited_on=today, visited_by=officer_a)
+    Visit.objects.create(property=prop, visited_on=today - datetime.timedelta(days=40), visited_by=officer_a)
+    Inspection.objects.create(property=prop, inspected_on=today, inspector=officer_a, fire_extinguishers=True,
+                              escape_routes=True, wiring=True, partitions=True, gas=True)
+    client.force_login(supervisor)
+    rows = {row["username"]: row for row in client.get("/dashboard/").context["workload"]}
+    assert (rows["staff_a"]["registrations"], rows["staff_a"]["visits"]) == (3, 0)
+    assert (rows["officer_a"]["visits"], rows["officer_a"]["inspections"]) == (1, 1)  # the older visit is outside
+    longer = {row["username"]: row for row in client.get(
+        "/dashboard/", {"since": (today - datetime.timedelta(days=60)).isoformat()}).context["workload"]}
+    assert longer["officer_a"]["visits"] == 2
