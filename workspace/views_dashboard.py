@@ -21,9 +21,11 @@ from .dashboards import StationFigures, dashboard, staff_workload
 
 CHART_STEP = 40  # SVG units per month
 CHART_BASE = 130  # the bars' baseline; month labels sit below it
+CHART_HEIGHT = 120  # the tallest bar
+CHART_LEFT = 32  # room for the axis' values
 
 
-def _scale(values, height: int = 120) -> tuple[int, list]:
+def _scale(values, height: int = CHART_HEIGHT) -> tuple[int, list]:
     """The chart's maximum and each value's bar height in SVG units (0 stays 0, anything else ≥ 1)."""
     top = max([*values, 1])
     return top, [0 if not v else max(1, round(height * v / top)) for v in values]
@@ -51,7 +53,7 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
         top, arrival_bars = _scale([m["arrivals"] for m in months])
         _top, departure_bars = _scale([m["departures"] for m in months] + [top])
         for index, (month, arrival, departure) in enumerate(zip(months, arrival_bars, departure_bars, strict=False)):
-            month.update(x=index * CHART_STEP, label_x=index * CHART_STEP + CHART_STEP // 2,
+            month.update(x=CHART_LEFT + index * CHART_STEP, label_x=index * CHART_STEP + CHART_STEP // 2,
                          arrival_y=CHART_BASE - arrival, arrival_h=arrival,
                          departure_y=CHART_BASE - departure, departure_h=departure)
         rows = [(station, figures[station.pk]) for station in stations]
@@ -79,7 +81,11 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "today": today, "rows": rows, "total": total, "single": len(stations) == 1,
             "station": stations[0] if len(stations) == 1 else None,
             "months": months, "chart_top": top, "star_rows": star_rows,
-            "chart_width": CHART_STEP * len(months), "chart_base": CHART_BASE,
+            "chart_width": CHART_LEFT + CHART_STEP * len(months), "chart_base": CHART_BASE,
+            "chart_left": CHART_LEFT,
+            # Values on the axis: none, half the tallest bar, the tallest.
+            "chart_ticks": [{"value": value, "y": CHART_BASE - round(CHART_HEIGHT * value / top)}
+                            for value in sorted({0, top // 2, top})],
             "can_choose": len(stations) > 1 or bool(chosen),
             "counted_at": counted.counted_at, "cached": counted.cached, "chosen": chosen or "",
             "links": residence_links(today, chosen or ""),

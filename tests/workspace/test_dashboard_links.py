@@ -81,3 +81,14 @@ def test_work_by_staff_counts_each_users_registrations_visits_reviews_and_inspec
     longer = {row["username"]: row for row in client.get(
         "/dashboard/", {"since": (today - datetime.timedelta(days=60)).isoformat()}).context["workload"]}
     assert longer["officer_a"]["visits"] == 2
+
+
+def test_the_monthly_chart_has_values_on_its_axis_and_its_figures_as_a_table(client, supervisor, residences):
+    client.force_login(supervisor)
+    page = client.get("/dashboard/")
+    html = page.content.decode()
+    top = page.context["chart_top"]
+    assert [tick["value"] for tick in page.context["chart_ticks"]] == sorted({0, top // 2, top})
+    assert f'dominant-baseline="middle">{top}</text>' in html
+    for month in page.context["months"]:
+        assert f'<th scope="row">{month["month"]:%Y-%m}</th><td class="text-end">{month["arrivals"]}</td>' in html
