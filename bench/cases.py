@@ -130,7 +130,7 @@ def id_lookup(ctx: Context) -> list:
     note = ("Baseline: the stock admin cannot search an encrypted number, so it is given the keyed digest, "
             "which its `=document_hash` field matches; the admin ORs it with `icontains` on the other fields.")
     return [
-        row(group, "id_view", "HTML search `/search/` by ID: the form's POST and the `?k=` page it leads to (staff, "
+        row(group, "id_view", "HTML search `/search/` by ID: the form's POST, answered with the results page (staff, "
                               "station scope)", product=view,
             baseline=admin_view | {"what": "stock admin changelist, search_fields"}, floor=floor_view,
             target=("p95", "<=", 20), note=note),
@@ -184,7 +184,7 @@ def name_search(ctx: Context) -> list:
 
         floor_view = floor_of(ctx.users.staff, [f"/search/?q={quote(q)}" for q in terms[:30]])
         floor_api = floor_of(ctx.users.staff, [f"/api/v1/persons/?q={quote(q)}" for q in terms[:30]])
-        rows.append(row(group, f"search_{kind}_view", f"view `/search/` (POST + `?k=` page): {labels[kind]}",
+        rows.append(row(group, f"search_{kind}_view", f"view `/search/` (the form's POST): {labels[kind]}",
                         product=view,
                         baseline=admin_view | {"what": "stock admin changelist, search_fields"}, floor=floor_view,
                         target=("p95", "<=", 50)))
