@@ -65,3 +65,22 @@ class AccessFlag(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.actor_username} {self.rule}"
+
+    def describe(self) -> str:
+        """The figures that made the rule fire, in words (oversight/rules.py writes them)."""
+        figures = self.figures
+        texts = {
+            RuleChoices.MANY_PERSONS: _("%(persons)s persons viewed; usually %(median)s a day (the flag is above "
+                                        "%(factor)s times that and above %(floor)s)."),
+            RuleChoices.NO_WORK_LINK: _("%(persons)s persons read with no work link to the user in the last "
+                                        "%(days)s days."),
+            RuleChoices.UNMASKINGS: _("%(unmaskings)s unmaskings (the flag is above %(limit)s)."),
+            RuleChoices.AFTER_HOURS: _("%(events)s reads, unmaskings or exports outside working hours "
+                                       "(%(working_hours)s)."),
+            RuleChoices.LARGE_EXPORT: _("%(exports)s exports, the largest %(largest)s rows (the flag is above "
+                                        "%(limit)s)."),
+        }
+        try:
+            return texts[self.rule] % figures
+        except (KeyError, TypeError, ValueError):
+            return ", ".join(f"{name}: {value}" for name, value in figures.items())

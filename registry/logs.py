@@ -34,9 +34,17 @@ _REDACTIONS = [
 ]
 
 
+# A date or a time in a message ("2026-03-14", "2026-03-14 09:30") is no one's number: kept.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?: \d{2})?")
+
+
+def _number(match: re.Match) -> str:
+    return match.group(0) if _DATE.fullmatch(match.group(0)) else "[number]"
+
+
 def redact(text: str) -> str:
     for pattern, replacement in _REDACTIONS:
-        text = pattern.sub(replacement, text)
+        text = pattern.sub(_number if replacement == "[number]" else replacement, text)
     return text
 
 

@@ -91,18 +91,11 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def audit_events(user, params):
-    """(filterset, queryset newest first) over what ``user`` may read."""
-    filterset = AuditFilterSet(params or None, queryset=AuditEvent.objects.visible_to(user),
-                               request=_RequestOf(user))
+def audit_events(request, params):
+    """(filterset, queryset newest first) over what the request's user may read."""
+    filterset = AuditFilterSet(params or None, queryset=AuditEvent.objects.visible_to(request.user),
+                               request=request)
     return filterset, filterset.qs.order_by("-at", "-id")
-
-
-class _RequestOf:
-    """What the filterset needs of a request: its user (the page passes the real request's user)."""
-
-    def __init__(self, user):
-        self.user = user
 
 
 def cursor_encode(event: AuditEvent) -> str:

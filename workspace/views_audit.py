@@ -57,7 +57,7 @@ class AuditReaderMixin(LoginRequiredMixin):
 
 class AuditListView(AuditReaderMixin, View):
     def get(self, request):
-        filterset, events = audit_events(request.user, self.filters())
+        filterset, events = audit_events(request, self.filters())
         rows, next_cursor, error = [], None, ""
         if filterset.is_bound and not filterset.is_valid():
             error = _("Correct the filters to see events.")
@@ -92,7 +92,7 @@ class AuditExportView(AuditReaderMixin, View):
     """Every event the filters find, newest first, as CSV (streamed) or XLSX."""
 
     def get(self, request, fmt):
-        filterset, events = audit_events(request.user, self.filters())
+        filterset, events = audit_events(request, self.filters())
         if filterset.is_bound and not filterset.is_valid():
             return render(request, "audit/list.html", {"filterset": filterset, "rows": [],
                                                        "error": _("Correct the filters to see events.")},

@@ -81,6 +81,15 @@ def server(tmp_path_factory):
          "--workers", "1", "--access-logfile", "-", "--error-logfile", "-", "--log-level", "debug",
          "--no-control-socket"], cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+
+    def stop():
+        """Stop gunicorn and wait for it: what it logged is then all written out."""
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        out.close()
+        err.close()
+
     try:
         for _ in range(300):  # until it answers: the process's own readiness, not a fixed wait
             if process.poll() is not None:
@@ -90,12 +99,9 @@ def server(tmp_path_factory):
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        yield base, facts, root
+        yield base, facts, root, stop
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        out.close()
-        err.close()
+        stop()
 
 
 def csrf(page: requests.Response) -> str:
@@ -103,7 +109,7 @@ def csrf(page: requests.Response) -> str:
 
 
 def test_a_session_of_searches_exports_unmasking_registration_and_api_lookups_leaves_no_value_in_the_logs(server):
-    base, facts, root = server
+    base, facts, root, stop = server
     known, new, unit = facts["known"], facts["new"], facts["unit"]
     web = requests.Session()
     login = web.get(f"{base}/accounts/login/")
@@ -166,8 +172,7 @@ def test_a_session_of_searches_exports_unmasking_registration_and_api_lookups_le
     assert listed.status_code == 200 and [row["name"] for row in listed.json()["results"]] == [new["name"]]
     assert api.post(f"{base}/api/v1/persons/lookup/", json={"phone": known["name"]}).status_code == 400
 
-    # Let gunicorn write out what it has (its access log is line-buffered, on its own worker thread's time).
-    time.sleep(0.5)
+    stop()  # the server's whole log, written out
     lines = [line for name in ("stdout.log", "stderr.log") for line in (root / name).read_text().splitlines()]
     text = "\n".join(lines)
     # The capture holds what it should: the access lines of this session, and the application's own lines.

@@ -4,7 +4,7 @@ under its threshold; flags are reviewed by supervisors (audited, never overwritt
 import datetime
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from oversight.models import AccessFlag, FlagStatusChoices
 from oversight.reminders import access_flags_waiting
@@ -112,6 +112,8 @@ def test_a_supervisor_reviews_a_flag_and_the_review_is_audited(client, superviso
     page = client.get("/audit/flags/")
     assert flag.actor_username in page.content.decode()
     assert f"user={flag.actor_id}" in page.content.decode()  # the events behind it
+    with translation.override("en"):
+        assert flag.describe() == "3 reads, unmaskings or exports outside working hours (07:00–20:00)."
     answer = client.post(f"/audit/flags/{flag.pk}/review/", {"verdict": "justified", "note": "夜间出警核查"})
     assert answer.status_code == 302
     flag.refresh_from_db()
