@@ -31,6 +31,11 @@ plaque_facts = Provided("plaque facts", default=lambda prop: {"stars": 0, "last_
 # None: no property has one.
 open_verification = Provided("open verification", default=lambda escalated: None)
 
+# ``function(stars) -> expression | None``: a condition on a property (correlated to the outer property's ``pk``)
+# that its current compliance rating has ``stars`` stars; 0 means not yet rated (no current rating, or one of
+# 0 stars). None: no rating is kept, so every property is unrated.
+rated_with = Provided("rated with", default=lambda stars: None)
+
 
 def stars_of_property(property_id: int) -> int:
     return property_stars([property_id]).get(property_id, 0)

@@ -13,7 +13,7 @@ from persons.selectors import classify, person_search
 from registry.filtersets import RegistryFilterSet, choices_in_scope
 from registry.models import Community, Station
 
-from .extensions import open_verification
+from .extensions import open_verification, rated_with
 from .models import (
     CURRENT_RESIDENCE_STATUSES,
     Landlord,
@@ -40,6 +40,11 @@ class PropertyFilterSet(RegistryFilterSet):
     verification = django_filters.ChoiceFilter(
         choices=(("open", _("Verification due")), ("escalated", _("Verification overdue, supervisor told"))),
         method="filter_verification", label=_("Verification"))
+    # The dashboards' properties figures link here with these: the station, and the current star rating.
+    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=choices_in_scope(Station))
+    stars = django_filters.ChoiceFilter(
+        label=_("Compliance rating"), method="filter_stars",
+        choices=[(str(n), "★" * n) for n in range(5, 0, -1)] + [("0", _("not yet rated"))])
     ordering = django_filters.OrderingFilter(
         fields=(("address", "address"), ("registration_number", "registration_number"),
                 ("property_type", "type"), ("community__name", "community"), ("created_at", "created")),
@@ -73,6 +78,13 @@ class PropertyFilterSet(RegistryFilterSet):
     def filter_verification(self, queryset, name, value):
         condition = open_verification(escalated=value == "escalated")
         return queryset.none() if condition is None else queryset.filter(condition)
+
+    def filter_stars(self, queryset, name, value):
+        stars = int(value)
+        condition = rated_with(stars)
+        if condition is None:
+            return queryset if stars == 0 else queryset.none()
+        return queryset.filter(condition)
 
 
 class UnitFilterSet(RegistryFilterSet):
@@ -126,7 +138,8 @@ class ResidenceFilterSet(RegistryFilterSet):
 
 class ResidenceListFilterSet(RegistryFilterSet):
     """The residences page, which every residents figure of the dashboards links to with the same filter:
-    the station, current or one status, and a window of the next verification's due date."""
+    the station, current or one status, a window of the next verification's due date, and of the move-in or
+    move-out date (a month's arrivals and departures)."""
 
     station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=choices_in_scope(Station))
     current = django_filters.BooleanFilter(label=_("Current only"), method="filter_current")
@@ -135,13 +148,19 @@ class ResidenceListFilterSet(RegistryFilterSet):
                                          lookup_expr="gte")
     due_until = django_filters.DateFilter(label=_("Verification due until"), field_name="next_verification_due",
                                           lookup_expr="lte")
+    # The dashboards' arrivals and departures of a month link here with these.
+    moved_in_from = django_filters.DateFilter(label=_("Moved in from"), field_name="start_date", lookup_expr="gte")
+    moved_in_until = django_filters.DateFilter(label=_("Moved in until"), field_name="start_date", lookup_expr="lte")
+    moved_out_from = django_filters.DateFilter(label=_("Moved out from"), field_name="end_date", lookup_expr="gte")
+    moved_out_until = django_filters.DateFilter(label=_("Moved out until"), field_name="end_date", lookup_expr="lte")
     ordering = django_filters.OrderingFilter(fields=(("next_verification_due", "due"), ("start_date", "start")),
                                              field_labels={"next_verification_due": _("Verification due"),
                                                            "start_date": _("Moved in")})
 
     class Meta:
         model = Residence
-        fields = ["station", "current", "status", "due_from", "due_until"]
+        fields = ["station", "current", "status", "due_from", "due_until", "moved_in_from", "moved_in_until",
+                  "moved_out_from", "moved_out_until"]
 
     def filter_current(self, queryset, name, value):
         return queryset.filter(status__in=CURRENT_RESIDENCE_STATUSES) if value else queryset

@@ -81,6 +81,7 @@ class PropertyListView(StaffPageMixin, ScopedListView):
         # "All properties of this landlord" arrives filtered by owner: say whose they are.
         chosen = getattr(self.filterset.form, "cleaned_data", {})
         context["owner_filter"] = chosen.get("landlord") or chosen.get("employer")
+        context["station_filter"] = chosen.get("station")  # from a dashboard's figure
         context["community_choices"] = list(
             self.filterset.form.fields["community"].queryset.values_list("pk", "name"))
         return context

@@ -27,6 +27,7 @@ class PatrolConfig(AppConfig):
         housing.property_stars.provide(selectors.stars_of)
         housing.plaque_facts.provide(selectors.property_public_facts)
         housing.open_verification.provide(selectors.open_verification)
+        housing.rated_with.provide(selectors.rated_with)
         detail_context.register("housing.property", selectors.property_patrol_context)
         detail_context.register("persons.person", selectors.person_patrol_context, order=20)
         daily_reminders.register("confirmations_late", reminders.confirmations_late, order=20)

@@ -71,6 +71,13 @@ def property_public_facts(prop: Property) -> dict:
     }
 
 
+def rated_with(stars: int):
+    """A property (the outer query's row) has a current rating of ``stars`` stars (0: none yet, or 0 stars)."""
+    if stars:
+        return Exists(PropertyRating.objects.filter(property=OuterRef("pk"), is_current=True, stars=stars))
+    return ~Exists(PropertyRating.objects.filter(property=OuterRef("pk"), is_current=True, stars__gt=0))
+
+
 def open_verification(escalated: bool):
     """A property (the outer query's row) has an open re-verification request (escalated, if asked)."""
     requests = VerificationRequest.objects.filter(property=OuterRef("pk"), closed_on__isnull=True)

@@ -17,7 +17,7 @@ from django.views import View
 from persons.models import Person
 from registry.forms import add_service_error
 from registry.scoping import get_object_for_user
-from registry.views import ScopedListView, ScopedMixin
+from registry.views import ScopedListView, ScopedMixin, StaffPageMixin
 
 from .filtersets import SubmissionFilterSet
 from .forms import AppealAnswerForm, RejectForm
@@ -36,9 +36,15 @@ class ReviewPermissionMixin:
     permission_required = "portal.change_submission"
 
 
-class SubmissionQueueView(ReviewPermissionMixin, ScopedListView):
-    """Reports waiting for review, oldest first."""
+class SubmissionQueueView(StaffPageMixin, ReviewPermissionMixin, ScopedListView):
+    """Reports waiting for review, oldest first.
 
+    Supervisors read it too (the dashboards' reports figures lead here), without the approve and reject
+    buttons: they hold the view permission only. Owners hold it for their own reports and are refused as
+    non-staff.
+    """
+
+    permission_required = "portal.view_submission"
     template_name = "portal/review_list.html"
     filterset_class = SubmissionFilterSet
 
@@ -65,6 +71,10 @@ class SubmissionQueueView(ReviewPermissionMixin, ScopedListView):
         context["visible_people"] = visible
         context["today"] = timezone.localdate()
         context["reject_form"] = RejectForm()
+        context["can_decide"] = self.request.user.has_perm("portal.change_submission")
+        chosen = getattr(self.filterset.form, "cleaned_data", {})
+        context["narrowed"] = {name: chosen.get(name) for name in ("station", "reported_from", "reported_until")
+                               if chosen.get(name)}
         return context
 
 
