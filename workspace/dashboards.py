@@ -5,6 +5,10 @@ properties and submissions for exactly this), so the district page costs the sam
 whether it has 5 stations or 50. At a million persons those queries still take about 250 ms of
 database time per page, so a page's figures are kept in the shared cache for
 ``REGISTRY["DASHBOARD_CACHE_SECONDS"]`` (the page says when they were counted, and can count afresh).
+
+Some figures are "now" (residents, verifications overdue today); the others are about a period the page
+chooses (``Period``): owners' reports and late ones, arrivals and departures by month, overdue verifications
+at each month's end, and the work by staff.
 """
 
 import datetime
@@ -23,6 +27,44 @@ from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
 from housing.models import Property, Residence
 from patrol.models import Inspection, PropertyRating, ResidencePermit, VerificationRequest, Visit
 from portal.models import Submission
+from registry.models import AuditAction, AuditEvent
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a dashboard's period figures count, both ends included."""
+
+    since: datetime.date
+    until: datetime.date
+
+    @classmethod
+    def default(cls, today: datetime.date) -> "Period":
+        """The last 12 months: from the first day of the month 11 months back, to today."""
+        return cls(since=_month_start(today, back=11), until=today)
+
+    def months(self) -> list[datetime.date]:
+        """The first day of each month the period touches, oldest first."""
+        months, month = [], self.since.replace(day=1)
+        while month <= self.until:
+            months.append(month)
+            month = _month_start(month, back=-1)
+        return months
+
+    def clip(self, month: datetime.date) -> tuple[datetime.date, datetime.date]:
+        """The days of ``month`` inside the period (first, last)."""
+        return max(month, self.since), min(_month_start(month, back=-1) - datetime.timedelta(days=1), self.until)
+
+
+def _month_start(day: datetime.date, *, back: int) -> datetime.date:
+    """The first day of the month ``back`` months before ``day``'s (negative: after)."""
+    index = day.year * 12 + day.month - 1 - back
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def waiting_cutoff(today: datetime.date) -> datetime.date:
+    """Reports sent before this day began have waited "more than SUBMISSION_WAIT_REMINDER_DAYS days": the same
+    day the staff's daily reminder counts from, and the review queue's ``submitted_before`` filter."""
+    return today - datetime.timedelta(days=settings.REGISTRY["SUBMISSION_WAIT_REMINDER_DAYS"])
 
 
 @dataclass
@@ -37,21 +79,39 @@ class StationFigures:
     properties: int = 0
     waiting: int = 0
     waiting_old: int = 0
-    reports_year: int = 0
-    late_year: int = 0
+    reports: int = 0  # owners' reports made in the period (any status)
+    late: int = 0  # ... of which after the deadline
     permits_expiring: int = 0
     escalated: int = 0
     stars: dict = field(default_factory=dict)  # {0..5: properties}
 
+    COUNTS = ("residents", "unconfirmed", "overdue", "due_soon", "properties", "waiting", "waiting_old", "reports",
+              "late", "permits_expiring", "escalated")
+
     @property
     def late_share(self) -> int | None:
-        """Percentage of owners' reports in the last 12 months that came after the deadline."""
-        return round(100 * self.late_year / self.reports_year) if self.reports_year else None
+        """Percentage of owners' reports in the period that came after the deadline."""
+        return round(100 * self.late / self.reports) if self.reports else None
+
+    def figure(self, name: str) -> int:
+        """One figure by the name its link has (``stars_4``: properties with four stars now)."""
+        if name.startswith("stars_"):
+            return self.stars.get(int(name.removeprefix("stars_")), 0)
+        return getattr(self, name)
+
+    def add(self, other: "StationFigures") -> None:
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for stars, count in other.stars.items():
+            self.stars[stars] = self.stars.get(stars, 0) + count
 
 
-def station_figures(station_ids, *, today: datetime.date | None = None) -> dict[int, StationFigures]:
-    """Figures for each station in ``station_ids``, in a fixed number of grouped queries."""
+def station_figures(station_ids, *, today: datetime.date | None = None,
+                    period: Period | None = None) -> dict[int, StationFigures]:
+    """Figures for each station in ``station_ids``, in a fixed number of grouped queries. The owners' reports
+    are those made (``reported_on``) in ``period``; everything else is as of ``today``."""
     today = today or timezone.localdate()
+    period = period or Period.default(today)
     rules = settings.REGISTRY
     ids = list(station_ids)
     figures = {pk: StationFigures(station_id=pk) for pk in ids}
@@ -68,17 +128,19 @@ def station_figures(station_ids, *, today: datetime.date | None = None) -> dict[
     for station_id, count in (Property.objects.filter(station_id__in=ids).values("station_id")
                               .annotate(n=Count("id")).order_by().values_list("station_id", "n")):
         figures[station_id].properties = count
-    wait_cutoff = timezone.now() - datetime.timedelta(days=rules["SUBMISSION_WAIT_REMINDER_DAYS"])
-    year_ago = today - datetime.timedelta(days=365)
-    for row in (Submission.objects.filter(station_id__in=ids).values("station_id")
+    # The instant ``Submission.objects.submitted_before(waiting_cutoff(today))`` compares with.
+    cutoff = timezone.make_aware(datetime.datetime.combine(waiting_cutoff(today), datetime.time.min))
+    waiting_old = Q(status="waiting", created_at__lt=cutoff)
+    in_period = Q(reported_on__gte=period.since, reported_on__lte=period.until)
+    for row in (Submission.objects.filter(Q(status="waiting") | in_period, station_id__in=ids).values("station_id")
                 .annotate(waiting=Count("id", filter=Q(status="waiting")),
-                          waiting_old=Count("id", filter=Q(status="waiting", created_at__lt=wait_cutoff)),
-                          reports_year=Count("id", filter=Q(reported_on__gte=year_ago)),
-                          late_year=Count("id", filter=Q(reported_on__gte=year_ago, is_late=True)))
+                          waiting_old=Count("id", filter=waiting_old),
+                          reports=Count("id", filter=in_period),
+                          late=Count("id", filter=in_period & Q(is_late=True)))
                 .order_by()):
         stats = figures[row["station_id"]]
         stats.waiting, stats.waiting_old = row["waiting"], row["waiting_old"]
-        stats.reports_year, stats.late_year = row["reports_year"], row["late_year"]
+        stats.reports, stats.late = row["reports"], row["late"]
     expiring_until = today + datetime.timedelta(days=rules["PERMIT_REMINDER_DAYS"])
     for station_id, count in (ResidencePermit.objects.filter(station_id__in=ids, expires_on__gte=today,
                                                              expires_on__lte=expiring_until)
@@ -103,30 +165,48 @@ def station_figures(station_ids, *, today: datetime.date | None = None) -> dict[
     return figures
 
 
-def moves_by_month(station_ids, *, today: datetime.date | None = None, months: int = 12) -> list[dict]:
-    """Arrivals and departures per month for the last ``months`` months (oldest first), all stations summed."""
-    today = today or timezone.localdate()
-    back = today.year * 12 + today.month - 1 - (months - 1)
-    first = datetime.date(back // 12, back % 12 + 1, 1)
-    arrivals = dict(Residence.objects.filter(station_id__in=station_ids, start_date__gte=first,
-                                             start_date__lte=today)
-                    .annotate(month=TruncMonth("start_date")).values("month").annotate(n=Count("id"))
-                    .order_by().values_list("month", "n"))
-    departures = dict(Residence.objects.filter(station_id__in=station_ids, end_date__gte=first,
-                                               end_date__lte=today)
-                      .annotate(month=TruncMonth("end_date")).values("month").annotate(n=Count("id"))
-                      .order_by().values_list("month", "n"))
-    rows, month = [], first
-    while month <= today:
-        rows.append({"month": month, "arrivals": _by_month(arrivals, month),
-                     "departures": _by_month(departures, month)})
-        month = (month + datetime.timedelta(days=32)).replace(day=1)
-    return rows
+def moves_by_month(station_ids, *, period: Period) -> list[dict]:
+    """Arrivals (moved in) and departures (moved out) in the period, by month (oldest first), all stations
+    summed; the first and last months count only their days inside the period. Two grouped queries."""
+    counted = {}
+    for name, column in (("arrivals", "start_date"), ("departures", "end_date")):
+        counted[name] = dict(Residence.objects.filter(**{"station_id__in": station_ids, f"{column}__gte": period.since,
+                                                         f"{column}__lte": period.until})
+                             .annotate(month=TruncMonth(column)).values("month").annotate(n=Count("id"))
+                             .order_by().values_list("month", "n"))
+    return [{"month": month, "first": period.clip(month)[0], "last": period.clip(month)[1],
+             "arrivals": _by_month(counted["arrivals"], month), "departures": _by_month(counted["departures"], month)}
+            for month in period.months()]
 
 
 def _by_month(counts: dict, month: datetime.date) -> int:
     # TruncMonth gives dates on PostgreSQL and SQLite alike for a DateField.
     return counts.get(month, 0)
+
+
+def overdue_by_month(station_ids, *, period: Period, today: datetime.date) -> list[dict]:
+    """Properties with a verification overdue at the end of each month of the period (oldest first).
+
+    A residence's ``next_verification_due`` is overwritten by each verification, so how many *residents* were
+    overdue on a past day cannot be told. The verification requests keep it per property: the nightly sweep
+    opens one at a property the day a resident there falls due (``due_since``: the earliest due date), and a
+    visit or the owner's confirmation closes it (``closed_on``); requests are never deleted. So a property was
+    overdue at the start of day D if one of its requests fell due before D and was not closed before D. D is
+    the first day after each month (the day after the period's last day, or today, for the last month). One
+    query, one conditional count per month.
+    """
+    months = period.months()
+    days = [min(_month_start(month, back=-1), period.until + datetime.timedelta(days=1), today) for month in months]
+    if not days:
+        return []
+    counts = VerificationRequest.objects.filter(
+        Q(closed_on__isnull=True) | Q(closed_on__gte=min(days)),
+        property__station_id__in=station_ids, due_since__lt=max(days),
+    ).aggregate(**{f"m{index}": Count("id", filter=Q(due_since__lt=day) & (Q(closed_on__isnull=True)
+                                                                             | Q(closed_on__gte=day)))
+                   for index, day in enumerate(days)})
+    return [{"month": month, "on": day, "overdue": counts[f"m{index}"] or 0}
+            for index, (month, day) in enumerate(zip(months, days, strict=True))]
 
 
 @dataclass
@@ -135,42 +215,55 @@ class Dashboard:
 
     figures: dict[int, StationFigures]
     months: list[dict]
+    overdue_months: list[dict]
     counted_at: datetime.datetime
     cached: bool = False
 
 
-def _cache_key(station_ids: list[int], today: datetime.date) -> str:
+def _cache_key(station_ids: list[int], today: datetime.date, period: Period) -> str:
     digest = hashlib.sha256(",".join(map(str, sorted(station_ids))).encode()).hexdigest()[:32]
-    return f"dashboard:v1:{today.isoformat()}:{digest}"
+    return f"dashboard:v2:{today.isoformat()}:{period.since.isoformat()}:{period.until.isoformat()}:{digest}"
 
 
-def dashboard(station_ids, *, today: datetime.date | None = None, fresh: bool = False) -> Dashboard:
+def dashboard(station_ids, *, today: datetime.date | None = None, period: Period | None = None,
+              fresh: bool = False) -> Dashboard:
     """The figures for these stations, from the cache if counted less than DASHBOARD_CACHE_SECONDS ago.
 
     ``fresh`` counts again (and replaces the cached copy). The key holds the day, so figures that
-    depend on "today" never outlive it, and the sorted station ids, so a station's page and a district
-    page never share figures.
+    depend on "today" never outlive it, the period, and the sorted station ids, so a station's page and a
+    district page never share figures.
     """
     today = today or timezone.localdate()
+    period = period or Period.default(today)
     ids = sorted(set(station_ids))
     seconds = settings.REGISTRY["DASHBOARD_CACHE_SECONDS"]
-    key = _cache_key(ids, today)
+    key = _cache_key(ids, today, period)
     if seconds > 0 and not fresh:
         found = cache.get(key)
         if found is not None:
             found.cached = True
             return found
-    result = Dashboard(figures=station_figures(ids, today=today), months=moves_by_month(ids, today=today),
-                       counted_at=timezone.now())
+    result = Dashboard(figures=station_figures(ids, today=today, period=period),
+                       months=moves_by_month(ids, period=period),
+                       overdue_months=overdue_by_month(ids, period=period, today=today), counted_at=timezone.now())
     if seconds > 0:
         cache.set(key, result, seconds)
     return result
 
 
 def staff_workload(station_ids, since: datetime.date, until: datetime.date) -> list[dict]:
-    """Each station user's work in the period (issue 16, point 4): residents registered (at the desk or by
-    import), household visits, owners' reports decided, inspections. Four grouped queries, whatever the
-    number of users; users with no work in the period are listed too, with zeros."""
+    """Each station user's work in the period (issue 16, point 4), five grouped queries whatever the number of
+    users; users with no work in the period are listed too, with zeros.
+
+    - registrations: residences they created (at the desk or by import), by ``created_at``;
+    - moves: registrations they ended, a move-out or a move to another address (which ends the old one):
+      the audit trail's updates of a residence that set its status to "ended", by its actor and time. That
+      covers the desk's "moved out", a visit that found the person gone, and an owner's departure report the
+      user approved (also counted under reviews);
+    - visits: household visits they made (``visited_on``);
+    - reviews: owners' reports they approved or rejected (``decided_at``);
+    - inspections: fire and safety inspections they made (``inspected_on``).
+    """
     ids = list(station_ids)
     zone = timezone.get_current_timezone()
     start = datetime.datetime.combine(since, datetime.time.min, tzinfo=zone)
@@ -178,20 +271,27 @@ def staff_workload(station_ids, since: datetime.date, until: datetime.date) -> l
     users = list(get_user_model().objects.filter(profile__station_id__in=ids, profile__role__in=("staff", "officer"),
                                                  is_active=True)
                  .order_by("profile__station__code", "username").values("pk", "username", "profile__station__name"))
+    user_ids = [u["pk"] for u in users]
     counts = defaultdict(dict)
     for name, rows in [
-        ("registrations", Residence.objects.filter(created_by__in=[u["pk"] for u in users], created_at__gte=start,
+        ("registrations", Residence.objects.filter(created_by__in=user_ids, created_at__gte=start,
                                                    created_at__lt=end).values_list("created_by").annotate(n=Count("pk"))),
-        ("visits", Visit.objects.filter(visited_by__in=[u["pk"] for u in users], visited_on__gte=since,
+        ("moves", AuditEvent.objects.filter(actor_id__in=user_ids, at__gte=start, at__lt=end,
+                                            action=AuditAction.UPDATE, object_type="housing.residence",
+                                            changes__status__1="ended")
+         .values_list("actor_id").annotate(n=Count("pk"))),
+        ("visits", Visit.objects.filter(visited_by__in=user_ids, visited_on__gte=since,
                                         visited_on__lte=until).values_list("visited_by").annotate(n=Count("pk"))),
-        ("reviews", Submission.objects.filter(decided_by__in=[u["pk"] for u in users], decided_at__gte=start,
+        ("reviews", Submission.objects.filter(decided_by__in=user_ids, decided_at__gte=start,
                                               decided_at__lt=end).values_list("decided_by").annotate(n=Count("pk"))),
-        ("inspections", Inspection.objects.filter(inspector__in=[u["pk"] for u in users], inspected_on__gte=since,
+        ("inspections", Inspection.objects.filter(inspector__in=user_ids, inspected_on__gte=since,
                                                   inspected_on__lte=until).values_list("inspector")
          .annotate(n=Count("pk"))),
     ]:
         for user_id, n in rows.order_by():
             counts[user_id][name] = n
-    kinds = ("registrations", "visits", "reviews", "inspections")
     return [{"user_id": u["pk"], "username": u["username"], "station": u["profile__station__name"],
-             **{kind: counts[u["pk"]].get(kind, 0) for kind in kinds}} for u in users]
+             **{kind: counts[u["pk"]].get(kind, 0) for kind in WORKLOAD_KINDS}} for u in users]
+
+
+WORKLOAD_KINDS = ("registrations", "moves", "visits", "reviews", "inspections")

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
@@ -17,7 +18,7 @@ from registry.forms import BootstrapFormMixin
 from registry.models import Station
 from registry.scoping import scope_for
 
-from .dashboards import StationFigures, dashboard, staff_workload
+from .dashboards import Period, StationFigures, dashboard, staff_workload, waiting_cutoff
 
 CHART_STEP = 40  # SVG units per month
 CHART_BASE = 130  # the bars' baseline; month labels sit below it
@@ -31,8 +32,63 @@ def _scale(values, height: int = CHART_HEIGHT) -> tuple[int, list]:
     return top, [0 if not v else max(1, round(height * v / top)) for v in values]
 
 
+def _bars(rows: list[dict], series: tuple[str, ...]) -> dict:
+    """Place a bar chart's months: x, and for each series its bar's top (``<name>_y``) and height (``<name>_h``);
+    with the values on the axis (none, half the tallest bar, the tallest) and the width of the drawing."""
+    top = max([1, *(row[name] for row in rows for name in series)])
+    for index, row in enumerate(rows):
+        row.update(x=CHART_LEFT + index * CHART_STEP)
+        for name in series:
+            height = 0 if not row[name] else max(1, round(CHART_HEIGHT * row[name] / top))
+            row.update({f"{name}_y": CHART_BASE - height, f"{name}_h": height})
+    return {"rows": rows, "top": top, "width": CHART_LEFT + CHART_STEP * len(rows), "left": CHART_LEFT,
+            "ticks": [{"value": value, "y": CHART_BASE - round(CHART_HEIGHT * value / top)}
+                      for value in sorted({0, top // 2, top})]}
+
+
+MAX_PERIOD_MONTHS = 36
+
+
+class PeriodForm(BootstrapFormMixin, forms.Form):
+    """The period the dashboard's period figures count (both days included); the last 12 months if not given."""
+
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, today: datetime.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        default = Period.default(self.today)
+        since, until = data.get("since") or default.since, data.get("until") or default.until
+        if since > until:
+            since, until = until, since
+        if until > self.today:
+            raise forms.ValidationError(_("The period cannot end after today."), code="future")
+        if (until.year - since.year) * 12 + until.month - since.month >= MAX_PERIOD_MONTHS:
+            raise forms.ValidationError(_("Choose a period of at most %(months)d months.")
+                                        % {"months": MAX_PERIOD_MONTHS}, code="long")
+        data["period"] = Period(since=since, until=until)
+        return data
+
+
+def quick_periods(today: datetime.date) -> list[tuple[str, Period]]:
+    """The period selector's shortcuts."""
+    return [(_("Last 30 days"), Period(today - datetime.timedelta(days=29), today)),
+            (_("Last 90 days"), Period(today - datetime.timedelta(days=89), today)),
+            (_("Last 12 months"), Period.default(today)),
+            (_("This year"), Period(today.replace(month=1, day=1), today))]
+
+
 class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
-    """``/dashboard/``: the user's station, or their district's stations (``?station=`` opens one)."""
+    """``/dashboard/``: the user's station, or their district's stations (``?station=`` opens one).
+
+    ``?since=&until=`` choose the period of the figures that are about one (owners' reports, the monthly
+    charts, the work by staff); the last 12 months by default. Every figure links to the list it counts, with
+    the same filter, the period included.
+    """
 
     permission_required = "persons.view_person"
 
@@ -47,74 +103,74 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
             if not stations:
                 raise Http404
         today = timezone.localdate()
-        counted = dashboard([s.pk for s in stations], today=today, fresh=request.GET.get("refresh") == "1")
+        form = PeriodForm(request.GET if ("since" in request.GET or "until" in request.GET) else None, today=today)
+        period = form.cleaned_data["period"] if form.is_valid() else Period.default(today)
+        counted = dashboard([s.pk for s in stations], today=today, period=period,
+                            fresh=request.GET.get("refresh") == "1")
         figures = counted.figures
-        months = [dict(month) for month in counted.months]
-        top, arrival_bars = _scale([m["arrivals"] for m in months])
-        _top, departure_bars = _scale([m["departures"] for m in months] + [top])
-        for index, (month, arrival, departure) in enumerate(zip(months, arrival_bars, departure_bars, strict=False)):
-            month.update(x=CHART_LEFT + index * CHART_STEP, label_x=index * CHART_STEP + CHART_STEP // 2,
-                         arrival_y=CHART_BASE - arrival, arrival_h=arrival,
-                         departure_y=CHART_BASE - departure, departure_h=departure)
         rows = [(station, figures[station.pk]) for station in stations]
         total = StationFigures(station_id=0)
         for _station, stats in rows:
-            for name in ("residents", "unconfirmed", "overdue", "due_soon", "properties", "waiting", "waiting_old",
-                         "reports_year", "late_year", "permits_expiring", "escalated"):
-                setattr(total, name, getattr(total, name) + getattr(stats, name))
-            for stars, count in stats.stars.items():
-                total.stars[stars] = total.stars.get(stars, 0) + count
+            total.add(stats)
+        links = figure_links(today, chosen or "", period)
         star_top = max([*total.stars.values(), 1])
-        star_rows = [(stars, count, round(100 * count / star_top)) for stars, count in
+        star_rows = [(stars, count, round(100 * count / star_top), links[f"stars_{stars}"]) for stars, count in
                      sorted(total.stars.items(), reverse=True)]
-        period = WorkloadPeriodForm(request.GET or None)
-        until = today
-        since = today - datetime.timedelta(days=WORKLOAD_DAYS - 1)
-        if period.is_valid():
-            since = period.cleaned_data.get("since") or since
-            until = period.cleaned_data.get("until") or until
-        if since > until:
-            since, until = until, since
+        months = [dict(month, arrivals_url=month_link(chosen or "", month["first"], month["last"], "moved_in"),
+                       departures_url=month_link(chosen or "", month["first"], month["last"], "moved_out"))
+                  for month in counted.months]
+        keep = {"station": chosen} if chosen else {}
         return render(request, "dashboard.html", {
-            "period": period, "since": since, "until": until,
-            "workload": staff_workload([s.pk for s in stations], since, until),
+            "period_form": form, "period": period, "since": period.since, "until": period.until,
+            "quick_periods": [(label, "?" + urlencode({**keep, "since": p.since, "until": p.until}), p == period)
+                              for label, p in quick_periods(today)],
+            "period_query": urlencode({"since": period.since, "until": period.until}),
+            "workload": staff_workload([s.pk for s in stations], period.since, period.until),
             "today": today, "rows": rows, "total": total, "single": len(stations) == 1,
             "station": stations[0] if len(stations) == 1 else None,
-            "months": months, "chart_top": top, "star_rows": star_rows,
-            "chart_width": CHART_LEFT + CHART_STEP * len(months), "chart_base": CHART_BASE,
-            "chart_left": CHART_LEFT,
-            # Values on the axis: none, half the tallest bar, the tallest.
-            "chart_ticks": [{"value": value, "y": CHART_BASE - round(CHART_HEIGHT * value / top)}
-                            for value in sorted({0, top // 2, top})],
+            "moves_chart": _bars(months, ("arrivals", "departures")),
+            "overdue_chart": _bars([dict(month) for month in counted.overdue_months], ("overdue",)),
+            "star_rows": star_rows, "chart_base": CHART_BASE,
             "can_choose": len(stations) > 1 or bool(chosen),
             "counted_at": counted.counted_at, "cached": counted.cached, "chosen": chosen or "",
-            "links": residence_links(today, chosen or ""),
+            "links": links,
             # Supervisors: access flags waiting for their review (oversight), as on their home page.
             "flags_open": (AccessFlag.objects.visible_to(request.user).filter(status=FlagStatusChoices.OPEN).count()
                            if request.user.has_perm("oversight.view_accessflag") else None),
-            "station_links": {station.pk: residence_links(today, str(station.pk)) for station, _stats in rows},
+            "station_links": {station.pk: figure_links(today, str(station.pk), period) for station, _stats in rows},
         })
 
 
-WORKLOAD_DAYS = 30
+def figure_links(today: datetime.date, station: str, period: Period) -> dict:
+    """Where each figure leads: the list it counts, with the figure's own filter (a test checks, figure by figure,
+    that the list counts what the figure says). ``station`` is a station's id, or "" for every station in scope.
 
+    Residents and verifications: the residences page. Properties, escalated verifications and ratings: the
+    properties page. Owners' reports: the review queue (supervisors read it without deciding). Permits: the
+    permits page.
+    """
+    def url(name, **query):
+        return f"{reverse(name)}?{urlencode({**({'station': station} if station else {}), **query})}"
 
-class WorkloadPeriodForm(BootstrapFormMixin, forms.Form):
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-
-def residence_links(today, station: str) -> dict:
-    """Where each residents figure leads: the residences page with the figure's own filter (a test checks,
-    figure by figure, that the page counts what the figure says)."""
-    base = reverse("residences:list")
-    prefix = f"station={station}&" if station else ""
     week = today + datetime.timedelta(days=7)
+    reported = {"status": "any", "reported_from": period.since, "reported_until": period.until}
     return {
-        "residents": f"{base}?{prefix}current=true",
-        "unconfirmed": f"{base}?{prefix}status=unconfirmed",
-        "overdue": f"{base}?{prefix}current=true&due_until={today - datetime.timedelta(days=1)}",
-        "due_soon": f"{base}?{prefix}current=true&due_from={today}&due_until={week}",
-        "permits_expiring": f"{reverse('patrol:permit_list')}?tab=issued&status=expiring"
-                            + (f"&station={station}" if station else ""),
+        "residents": url("residences:list", current="true"),
+        "unconfirmed": url("residences:list", status="unconfirmed"),
+        "overdue": url("residences:list", current="true", due_until=today - datetime.timedelta(days=1)),
+        "due_soon": url("residences:list", current="true", due_from=today, due_until=week),
+        "permits_expiring": url("patrol:permit_list", tab="issued", status="expiring"),
+        "properties": url("housing:property_list"),
+        "escalated": url("housing:property_list", verification="escalated"),
+        **{f"stars_{stars}": url("housing:property_list", stars=stars) for stars in range(6)},
+        "waiting": url("review:queue", status="waiting"),
+        "waiting_old": url("review:queue", status="waiting", submitted_before=waiting_cutoff(today)),
+        "reports": url("review:queue", **reported),
+        "late": url("review:queue", **reported, is_late="true"),
     }
+
+
+def month_link(station: str, first: datetime.date, last: datetime.date, column: str) -> str:
+    """The residences that moved in (``column`` "moved_in") or out ("moved_out") between these days."""
+    query = {"station": station} if station else {}
+    return f"{reverse('residences:list')}?{urlencode({**query, f'{column}_from': first, f'{column}_until': last})}"
