@@ -1,4 +1,4 @@
-"""The eight benchmarks. Each returns rows: the product, the baseline and the floor side by side.
+"""The nine benchmarks. Each returns rows: the product, the baseline and the floor side by side.
 
 Product and baseline requests go over real HTTP to gunicorn on 127.0.0.1 (``Browser``/``ApiClient``),
 one request at a time, after a few warm-up requests, each with a different input. The floor is the
@@ -563,3 +563,52 @@ def sustained_load(ctx: Context, gunicorn) -> list:
             unit="req/s", product=lookup, floor=floor),
     ]
     return [load_row, p95_row, *ceilings]
+
+
+# --- 9. oversight ---------------------------------------------------------------------------------------------
+
+
+def _lists_events(response, _input=None) -> bool:
+    """The page answered and lists events (the header row and at least two more)."""
+    return http_ok(response) and response.text.count("<tr") > 2
+
+
+def oversight(ctx: Context) -> list:
+    group = "9. Oversight"
+    ctx.log("  access flags: product run")
+    flagging = run_worker("access_flags", database_url=ctx.database_url, timeout=1800)
+    ctx.log(f"  access flags: {flagging}")
+    rng = random.Random(11)
+    count = max(ctx.samples // 2, 30)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT actor_id FROM registry_auditevent TABLESAMPLE SYSTEM (1) "
+                       "WHERE actor_username LIKE %s LIMIT 2000", [r"city\_s%"])
+        users = sorted(r[0] for r in cursor.fetchall())
+        cursor.execute("SELECT DISTINCT object_id FROM registry_auditevent TABLESAMPLE SYSTEM (0.2) "
+                       "WHERE object_type = 'persons.person' AND action = 'view' LIMIT 5000")
+        persons = sorted(r[0] for r in cursor.fetchall())
+    if not users or not persons:
+        raise SystemExit("no generated audit history: regenerate the city (generate_city --audit-days 30)")
+    users = [rng.choice(users) for _ in range(count)]
+    persons = [rng.choice(persons) for _ in range(count)]
+    supervisor = ctx.browser("bench_supervisor")
+    by_user = timed(lambda uid: supervisor.get(f"/audit/?user={uid}"), users, check=_lists_events)
+    by_person = timed(lambda pid: supervisor.get(f"/audit/?person={pid}"), persons, check=_lists_events)
+    activity = timed(lambda uid: supervisor.get(f"/audit/users/{uid}/"), users[: max(count // 3, 10)],
+                     check=http_ok)
+    flags = flagging.get("flags") or []
+    note = (f"{flagging.get('rows', 0):,} events on {flagging.get('day')}; flags: "
+            + (", ".join(f"{rule} ({user})" for rule, user in flags) or "none")) if "error" not in flagging else ""
+    return [
+        row(group, "access_flags", "nightly access flagging, the five rules over one day of the generated history "
+            "(`access_flags_task`)", unit="s", product=_seconds(flagging), target=("seconds", "<=", 60), note=note),
+        row(group, "access_flags_rss", "access flagging: peak RSS of the worker process", unit="MB",
+            product=_rss(flagging), target=("peak_rss_mb", "<=", 300)),
+        row(group, "audit_by_user", "audit trail `/audit/?user=`, one staff member's events newest first "
+            "(supervisor)", product=by_user, target=("p95", "<=", 100)),
+        row(group, "audit_by_person", "audit trail `/audit/?person=`, every access to one person (supervisor)",
+            product=by_person, target=("p95", "<=", 100)),
+        row(group, "audit_activity", "a staff member's activity page `/audit/users/<id>/`, last 30 days (supervisor)",
+            product=activity),
+    ]
+

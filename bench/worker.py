@@ -421,8 +421,43 @@ def import_floor(args):
          what="COPY into persons and residences (rows prepared beforehand, not timed)")
 
 
+# --- 9. oversight ----------------------------------------------------------------------------------------------
+
+
+def _last_history_day():
+    """The generated history's last day (generate_city writes the 30 days before it was run)."""
+    from registry.models import AuditEvent
+
+    last = (AuditEvent.objects.filter(actor_username__startswith="city_s").order_by("-at")
+            .values_list("at", flat=True).first())
+    if last is None:
+        raise SystemExit("no generated audit history: regenerate the city (generate_city --audit-days 30)")
+    return timezone.localtime(last).date()
+
+
+def access_flags(args):
+    """The nightly flagging (``access_flags_task``) over the history's last day, where the planted patterns are.
+    That day's flags from an earlier run are removed first, so the run writes them again."""
+    from oversight.models import AccessFlag
+    from oversight.tasks import access_flags_task
+    from registry.models import AuditEvent
+
+    day = _last_history_day()
+    AccessFlag.objects.filter(day=day).delete()
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    events = AuditEvent.objects.filter(at__gte=start, at__lt=start + datetime.timedelta(days=1)).count()
+    started = time.perf_counter()
+    result = access_flags_task.apply(kwargs={"day": day.isoformat()})
+    seconds = time.perf_counter() - started
+    if result.failed():
+        raise RuntimeError(result.traceback)
+    found = sorted(AccessFlag.objects.filter(day=day).values_list("rule", "actor_username"))
+    emit(seconds=round(seconds, 2), rows=events, day=day, flags=found,
+         what=f"five rules over the {events:,} events of {day} (and the 30 days before for the median)")
+
+
 TASKS = {f.__name__: f for f in [rating, rating_naive, rating_floor, sweep, sweep_naive, sweep_floor, import_validate,
-                                  import_commit, import_cleanup, import_naive, import_floor]}
+                                  import_commit, import_cleanup, import_naive, import_floor, access_flags]}
 
 if __name__ == "__main__":
     TASKS[sys.argv[1]](json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})

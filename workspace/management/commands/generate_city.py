@@ -14,7 +14,9 @@ registering station is that of their first residence.
 Rows are written with PostgreSQL ``COPY`` (``executemany`` on SQLite) in large chunks with explicit
 ids, several tables filled in one pass; on PostgreSQL the secondary indexes are dropped before the
 load and rebuilt after it, then the tables are vacuumed and analysed. Synthetic bulk rows bypass the
-audit trail on purpose (the feed entries are written directly).
+audit trail on purpose (the feed entries are written directly); instead each station gets its staff and the
+audit trail their last ``--audit-days`` days of work, about ``--audit-events-per-person`` events per person,
+with one planted pattern per access-flag rule (``workspace/city_audit.py``).
 """
 
 import datetime
@@ -34,11 +36,12 @@ from persons.identity import current_region_codes
 from persons.models import Person
 from registry.crypto import encrypt
 from registry.models import ChangeLog, Community, District, Station
+from workspace.city_audit import AuditHistory, staff_per_station, station_staff
 
 CHUNK = 50_000
 TABLES = ["persons_person", "persons_employer", "persons_employment", "housing_landlord", "housing_property",
           "housing_unit", "housing_residence", "patrol_inspection", "patrol_residencepermit", "portal_submission",
-          "registry_changelog"]
+          "registry_changelog", "registry_auditevent"]
 PROPERTY_TYPES = [("flat", 38), ("self_built", 27), ("group_rental", 8), ("dormitory", 5), ("owner_occupied", 20),
                   ("non_residential", 2)]
 RENTAL_TYPES = {"flat", "self_built", "group_rental"}
@@ -101,8 +104,12 @@ class Command(BaseCommand):
         parser.add_argument("--stations", type=int, default=50)
         parser.add_argument("--communities", type=int, default=500)
         parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--audit-days", type=int, default=30,
+                            help="days of staff activity in the audit trail (0: none)")
+        parser.add_argument("--audit-events-per-person", type=int, default=10)
 
-    def handle(self, *args, persons, districts, stations, communities, seed, **options):
+    def handle(self, *args, persons, districts, stations, communities, seed, audit_days, audit_events_per_person,
+               **options):
         if persons < 100:
             raise CommandError("--persons must be at least 100")
         if not 1 <= districts <= stations <= communities:
@@ -123,6 +130,8 @@ class Command(BaseCommand):
                 self.employers(max(persons // 200, 5))
                 self.landlords_and_properties(persons)
                 self.people_and_residences(persons)
+                if audit_days > 0:
+                    self.audit_history(persons, audit_days, audit_events_per_person)
         finally:
             if postgres:
                 self.restore_indexes(dropped)
@@ -372,6 +381,9 @@ class Command(BaseCommand):
         two_years_ago, year_ago = today - self.days(730), today - self.days(365)
         seen = set()
         props = self.properties
+        # For the audit history: each station's persons who only ever lived there, and its current residences.
+        self.local_persons = {station_id: [] for station_id in self.station_ids}
+        self.current_residences = {station_id: [] for station_id in self.station_ids}
 
         def pick(units):
             for _ in range(4):  # mostly within capacity; a few end up overcrowded
@@ -444,6 +456,9 @@ class Command(BaseCommand):
                          None, "", None, now, now, 1))
             residence_id += 1
             registered_at = props[earlier[1]][1] if earlier is not None else prop[1]
+            self.current_residences[prop[1]].append(current_id)
+            if earlier is None:
+                self.local_persons[prop[1]].append(person_id)
             loader.add("persons_person", (
                 person_id, "resident_id", "", encrypt(number), key("resident_id", number), part("head", number[:6]),
                 part("tail", number[-4:]), name, full, initials, sex, born, phone, "", "", registered_at, None, now,
@@ -478,6 +493,23 @@ class Command(BaseCommand):
                        newcomer, "work")
             person_id += 1
         loader.finish()
+
+    def audit_history(self, persons, days, events_per_person):
+        """The stations' staff and their last ``days`` days in the audit trail (workspace/city_audit.py)."""
+        staff = station_staff(self.station_ids, staff_per_station(persons, len(self.station_ids)))
+        properties = {station_id: [] for station_id in self.station_ids}
+        for pk, station_id, *_rest in self.properties:
+            properties[station_id].append(pk)
+        history = AuditHistory(rng=self.rng, today=self.today, days=days, events_per_person=events_per_person,
+                               person_count=persons, staff=staff, persons=self.local_persons,
+                               residences=self.current_residences, properties=properties)
+        try:
+            written = history.write()
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        self.say(f"registry_auditevent: {written} rows, {sum(map(len, staff.values()))} staff, {days} days")
+        for plant in history.plants:
+            self.say(f"planted {plant.rule} {plant.username} {plant.day.isoformat()}")
 
     # --- PostgreSQL index handling ----------------------------------------------------------------
 
