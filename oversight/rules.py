@@ -4,8 +4,10 @@ one day of the audit trail, whatever the number of users; thresholds are ``REGIS
 (a) ``many_persons``: distinct persons viewed in the day above ``factor`` times the user's own median over the
     30 days before (days they viewed anyone) and above ``floor``.
 (b) ``no_work_link``: at least ``min_persons`` persons viewed or unmasked by a station user who had no work
-    link to them: not registered at the user's station, no residence at it overlapping the last 30 days, and
-    no registration, move, correction or visit of theirs recorded by the user in those 30 days.
+    link to them: not registered at the user's station, no residence at it overlapping the last 30 days (which
+    covers the station's registrations, imports, reviewed reports and household visits of them), no residence
+    permit issued or endorsed for them by the station in those 30 days, and no registration, move or
+    correction of theirs recorded by the user in those 30 days.
 (c) ``unmaskings``: more unmaskings in the day than ``unmaskings``.
 (d) ``after_hours``: at least ``after_hours_min`` reads, unmaskings or exports outside ``working_hours``.
 (e) ``large_export``: an export of more rows than ``export_rows``.
@@ -24,6 +26,7 @@ from django.db.models.functions import Cast, ExtractHour, TruncDate
 from django.utils import timezone
 
 from housing.models import Residence
+from patrol.models import ResidencePermit
 from persons.models import Person
 from registry.models import AuditAction, AuditEvent, Profile
 
@@ -89,6 +92,8 @@ def no_work_link(day: datetime.date) -> list[dict]:
              .exclude(Exists(Person.objects.filter(pk=person_id, registered_station_id=station)))
              .exclude(Exists(Residence.objects.filter(person_id=person_id, station_id=station, start_date__lte=day)
                              .filter(Q(end_date__isnull=True) | Q(end_date__gte=window_day))))
+             .exclude(Exists(ResidencePermit.objects.filter(person_id=person_id, station_id=station)
+                             .filter(Q(issued_on__gte=window_day) | Q(last_endorsed_on__gte=window_day))))
              .exclude(Exists(own_work.filter(object_type=PERSON, object_id=OuterRef("object_id"))))
              .exclude(Exists(own_work.filter(object_type="housing.residence", object_id__in=their_residences)))
              .values("actor_id").annotate(n=Count("object_id", distinct=True))

@@ -10,6 +10,7 @@ from oversight.models import AccessFlag, FlagStatusChoices
 from oversight.reminders import access_flags_waiting
 from oversight.rules import after_hours, flags_for, large_export, many_persons, no_work_link, unmaskings
 from oversight.tasks import access_flags_task
+from patrol.models import ResidencePermit
 from persons.factories import PersonFactory
 from registry.factories import DistrictFactory, StationFactory, make_user
 from registry.models import AuditAction, AuditEvent, Notification, TaskRun
@@ -89,6 +90,25 @@ def test_work_done_on_a_person_is_a_link(staff_a, station_b):
     write([AuditEvent(action=AuditAction.UPDATE, actor_id=staff_a.pk, object_type="persons.person",
                       object_id=str(elsewhere[0].pk), at=at(DAY - datetime.timedelta(days=7)))])
     assert no_work_link(DAY) == []
+
+
+def test_a_permit_the_station_issued_or_endorsed_in_the_window_is_a_link(staff_a, station_a, station_b):
+    elsewhere = [PersonFactory(registered_station=station_b) for _ in range(6)]
+    write([read(staff_a, person.pk) for person in elsewhere])
+    # Station A issued one a permit three weeks ago and endorsed another's last week: four left, under five.
+    back = datetime.timedelta
+    for person, issued, endorsed in [(elsewhere[0], DAY - back(days=21), None),
+                                     (elsewhere[1], DAY - back(days=300), DAY - back(days=7))]:
+        ResidencePermit.objects.create(person=person, station=station_a, number=f"JZ-{person.pk}", issued_on=issued,
+                                       expires_on=issued + datetime.timedelta(days=365), last_endorsed_on=endorsed)
+    assert no_work_link(DAY) == []
+    # A permit issued long ago, never endorsed since, is no link: one more person read without one fires it.
+    old = PersonFactory(registered_station=station_b)
+    ResidencePermit.objects.create(person=old, station=station_a, number="JZ-old", issued_on=DAY - back(days=200),
+                                   expires_on=DAY + back(days=165))
+    write([read(staff_a, old.pk)])
+    found = no_work_link(DAY)
+    assert actors(found) == {staff_a.pk} and found[0]["figures"]["persons"] == 5
 
 
 def test_the_nightly_task_writes_each_flag_once_and_records_its_run(staff_a, station_a):
