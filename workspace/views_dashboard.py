@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from oversight.models import AccessFlag, FlagStatusChoices
-from registry.forms import BootstrapFormMixin
+from registry.forms import BootstrapFormMixin, DateInput
 from registry.models import Station
 from registry.scoping import scope_for
 
@@ -52,8 +52,8 @@ MAX_PERIOD_MONTHS = 36
 class PeriodForm(BootstrapFormMixin, forms.Form):
     """The period the dashboard's period figures count (both days included); the last 12 months if not given."""
 
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("To"), required=False, widget=DateInput())
 
     def __init__(self, *args, today: datetime.date, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,8 +103,10 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
             if not stations:
                 raise Http404
         today = timezone.localdate()
-        form = PeriodForm(request.GET if ("since" in request.GET or "until" in request.GET) else None, today=today)
-        period = form.cleaned_data["period"] if form.is_valid() else Period.default(today)
+        default = Period.default(today)
+        form = PeriodForm(request.GET if ("since" in request.GET or "until" in request.GET) else None, today=today,
+                          initial={"since": default.since, "until": default.until})
+        period = form.cleaned_data["period"] if form.is_valid() else default
         counted = dashboard([s.pk for s in stations], today=today, period=period,
                             fresh=request.GET.get("refresh") == "1")
         figures = counted.figures
