@@ -18,6 +18,14 @@ class PropertyTypeChoices(models.TextChoices):
     DORMITORY = "dormitory", _("Employer dormitory")
     NON_RESIDENTIAL = "non_residential", _("Non-residential premises")
     OWNER_OCCUPIED = "owner_occupied", _("Owner-occupied")
+    # Short-stay lodging: the operator (a landlord's portal account) keeps a guest register, not residences.
+    HOTEL = "hotel", _("Small hotel")
+    GUESTHOUSE = "guesthouse", _("Guesthouse")
+    HOMESTAY = "homestay", _("Homestay")
+
+
+LODGING_TYPES = (PropertyTypeChoices.HOTEL.value, PropertyTypeChoices.GUESTHOUSE.value,
+                 PropertyTypeChoices.HOMESTAY.value)
 
 
 class ResidenceReasonChoices(models.TextChoices):
@@ -174,6 +182,8 @@ class Property(models.Model):
             errors["employer"] = _("Owner: choose a landlord or an employer, not both.")
         elif self.property_type == PropertyTypeChoices.DORMITORY and not self.employer_id:
             errors["employer"] = _("Employer: an employer dormitory needs its employer.")
+        elif self.property_type in LODGING_TYPES and not self.landlord_id:
+            errors["landlord"] = _("Landlord: a lodging needs its operator, recorded as its landlord.")
         elif self.property_type != PropertyTypeChoices.OWNER_OCCUPIED and not (self.landlord_id or self.employer_id):
             errors["landlord"] = _("Landlord: a rental property needs its landlord or employer.")
         if errors:
