@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import ListView
 
-from housing.models import Property, Residence, Unit
+from housing.models import LODGING_TYPES, Property, Residence, Unit
 from housing.selectors import units_with_occupancy
 from patrol.models import PropertyRating, VerificationRequest, VerificationRequestKind
 from persons.models import Employment
@@ -100,6 +100,7 @@ class PortalHomeView(PortalMixin, View):
             prop.rating = ratings.get(prop.pk)
             prop.waiting = waiting.get(prop.pk, 0)
             prop.asked_to_confirm = prop.pk in asked
+            prop.is_lodging = prop.property_type in LODGING_TYPES
         return render(request, "portal/home.html", {"properties": properties})
 
 

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "housing",
     "patrol",
     "portal",
+    "lodging",
     "oversight",
     "workspace",
 ]
@@ -529,7 +530,13 @@ REGISTRY = {
         "imports": env_int("REGISTRY_RETENTION_IMPORT_DAYS", 30),
         "idempotency": env_int("REGISTRY_RETENTION_IDEMPOTENCY_DAYS", 30),
         "read_notifications": env_int("REGISTRY_RETENTION_READ_NOTIFICATION_DAYS", 90),
+        # a lodging guest's stay, from check-out (anonymised: the lodging keeps its counts)
+        "stays": env_int("REGISTRY_RETENTION_STAY_DAYS", 365),
     },
+    # Lodging (lodging/): a check-in recorded this long after the guest arrived is late; a guest still in after
+    # this many days is pointed out to the station, which registers a residence.
+    "LODGING_LATE_MINUTES": env_int("REGISTRY_LODGING_LATE_MINUTES", 60),
+    "LODGING_LONG_STAY_DAYS": env_int("REGISTRY_LODGING_LONG_STAY_DAYS", 30),
     # API tokens: the expiry offered at creation, and the longest allowed.
     "TOKEN_DAYS_DEFAULT": env_int("REGISTRY_TOKEN_DAYS_DEFAULT", 90),
     "TOKEN_DAYS_MAX": min(365, env_int("REGISTRY_TOKEN_DAYS_MAX", 365)),

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.db.models import Prefetch, QuerySet
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from housing.filtersets import LandlordFilterSet, PropertyFilterSet
 from housing.import_sheet import COLUMN_LABELS
 from housing.models import CURRENT_RESIDENCE_STATUSES, Landlord, Property, Residence
 from housing.selectors import properties_with_totals
+from lodging.filtersets import StayFilterSet
+from lodging.models import Stay
 from persons.filtersets import PersonFilterSet
 from persons.models import Person
 from persons.selectors import classify
@@ -152,6 +154,30 @@ def _landlord_columns(unmask: bool) -> list[ExportColumn]:
     ]
 
 
+def _stay_queryset(user, unmask: bool) -> QuerySet:
+    return Stay.objects.visible_to(user).select_related("property").order_by("-arrived_at", "-id")
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _stay_columns(unmask: bool) -> list[ExportColumn]:
+    return [
+        ExportColumn(_("Guest's name"), lambda s: s.name),
+        ExportColumn(_("Document type"), lambda s: s.get_document_type_display()),
+        ExportColumn(_("Document number"), _document(unmask)),
+        ExportColumn(_("Issuing country"), lambda s: s.document_country),
+        ExportColumn(_("Lodging"), lambda s: s.property.address),
+        ExportColumn(_("Room"), lambda s: s.room),
+        ExportColumn(_("Arrived at"), lambda s: _local(s.arrived_at)),
+        ExportColumn(_("Nights expected"), lambda s: s.nights),
+        ExportColumn(_("Checked out at"), lambda s: _local(s.checked_out_at)),
+        ExportColumn(_("Recorded late"), lambda s: _("Yes") if s.is_late else _("No")),
+        ExportColumn(_("Record number"), lambda s: s.pk),
+    ]
+
+
 @lru_cache(maxsize=1)
 def export_kinds() -> dict[str, ExportKind]:
     kinds = [
@@ -161,6 +187,8 @@ def export_kinds() -> dict[str, ExportKind]:
                    "housing:property_list", _property_queryset, _property_columns),
         ExportKind("landlords", _("Landlords"), Landlord, LandlordFilterSet, "housing.view_landlord",
                    "housing:landlord_list", _landlord_queryset, _landlord_columns, has_documents=True),
+        ExportKind("stays", _("Lodging guests"), Stay, StayFilterSet, "lodging.view_stay", "lodging:ledger",
+                   _stay_queryset, _stay_columns, has_documents=True),
     ]
     return {kind.key: kind for kind in kinds}
 

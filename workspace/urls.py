@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 import housing.urls_register
 import persons.urls
 from housing.views_plaque import plaque_public
+from patrol.views_receipt import receipt_public
 from registry.api.views import ApiNotFoundView
 from registry.views_account import LoginView
 
@@ -22,6 +23,7 @@ urlpatterns = [
          name="person_access_report"),
     re_path(r"^audit/events\.(?P<fmt>csv|xlsx)$", views_audit.AuditExportView.as_view(), name="audit_export"),
     path("q/<str:token>/", plaque_public, name="plaque_public"),
+    path("r/<str:token>/", receipt_public, name="receipt_public"),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -32,7 +34,9 @@ urlpatterns = [
     path("imports/", include("housing.urls_import")),
     path("exports/", include("workspace.urls_export")),
     path("patrol/", include("patrol.urls")),
+    path("portal/lodgings/", include("lodging.urls_portal")),
     path("portal/", include("portal.urls")),
+    path("lodging/", include("lodging.urls")),
     path("review/", include("portal.urls_review")),
     path("notifications/", include("registry.urls_notifications")),
     path("account/tokens/", include("registry.urls_tokens")),
@@ -44,6 +48,7 @@ urlpatterns = [
     path("api/v1/", include(("persons.api.urls", "persons-api"), namespace="persons-api")),
     path("api/v1/", include(("portal.api.urls", "portal-api"), namespace="portal-api")),
     path("api/v1/", include(("patrol.api.urls", "patrol-api"), namespace="patrol-api")),
+    path("api/v1/", include(("lodging.api.urls", "lodging-api"), namespace="lodging-api")),
     path("api/v1/", include(("workspace.api", "workspace-api"), namespace="workspace-api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI with its start-up script served from the same URL (?script), not inline: the one CSP fits.

@@ -4,7 +4,7 @@ from . import views_export
 
 app_name = "exports"
 
-KINDS = r"(?P<kind>persons|properties|landlords)"
+KINDS = r"(?P<kind>persons|properties|landlords|stays)"
 
 urlpatterns = [
     re_path(rf"^{KINDS}/$", views_export.ExportView.as_view(), name="export"),

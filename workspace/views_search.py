@@ -6,6 +6,8 @@ from django.shortcuts import render
 from django.views import View
 
 from housing.models import Landlord, Property
+from lodging.filtersets import StayFilterSet
+from lodging.models import Stay
 from persons.models import Person
 from persons.selectors import classify, document_condition, person_matches
 from registry.scoping import scope_for
@@ -100,5 +102,10 @@ class SearchView(LoginRequiredMixin, View):
                 landlord_match |= Q(name_initials__startswith=text) | Q(name_pinyin__startswith=text)
             context["landlords"] = Landlord.objects.visible_to(user).filter(landlord_match).order_by(
                 "name_pinyin")[:OTHER_RESULTS]
+            if user.has_perm("lodging.view_stay") and query.kind in ("document", "name", "pinyin"):
+                # Lodging guests by document number or name, as the ledger's own search finds them.
+                stays = StayFilterSet({"q": raw}, queryset=Stay.objects.visible_to(user), request=request).qs
+                context["stays"] = stays.select_related("property").order_by("-arrived_at", "-id")[:OTHER_RESULTS]
+                context["stays_shown"] = True
         template = "search_results.html" if getattr(request, "htmx", False) else "search.html"
         return render(request, template, context)
