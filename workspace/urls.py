@@ -10,12 +10,13 @@ from patrol.views_receipt import receipt_public
 from registry.api.views import ApiNotFoundView
 from registry.views_account import LoginView
 
-from . import views_access_report, views_audit, views_dashboard, views_home, views_search
+from . import views_access_report, views_audit, views_dashboard, views_home, views_route, views_search
 
 urlpatterns = [
     path("", views_home.HomeView.as_view(), name="home"),
     path("search/", views_search.SearchView.as_view(), name="search"),
     path("dashboard/", views_dashboard.DashboardView.as_view(), name="dashboard"),
+    path("route/", views_route.RouteView.as_view(), name="route"),
     path("audit/", views_audit.AuditListView.as_view(), name="audit"),
     path("audit/flags/", include("oversight.urls")),
     path("audit/users/<int:pk>/", views_audit.UserActivityView.as_view(), name="audit_user"),

@@ -12,7 +12,9 @@ from portal.models import Submission
 from registry.roles import RoleChoices
 from registry.scoping import scope_for
 
-DUE_SOON_DAYS = 7
+from .route import DUE_SOON_DAYS, due_by_property
+
+HOME_STOPS = 12  # properties on the home page; the route list has them all
 
 
 class HomeView(LoginRequiredMixin, View):
@@ -29,6 +31,9 @@ class HomeView(LoginRequiredMixin, View):
             "person", "unit__property__community")
         due = residences.filter(status__in=CURRENT_RESIDENCE_STATUSES,
                                 next_verification_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
+        # The week's checks by community and property, as the route list plans them (issue 17, point 6).
+        route, route_total = due_by_property(request.user, today=today,
+                                             until=today + datetime.timedelta(days=DUE_SOON_DAYS), limit=HOME_STOPS)
         recent = residences.filter(created_by=request.user).order_by("-created_at")[:10]
         waiting = Submission.objects.visible_to(request.user).waiting().select_related(
             "property", "unit", "residence__person").order_by("created_at", "id")
@@ -40,10 +45,10 @@ class HomeView(LoginRequiredMixin, View):
                 created_at__lt=timezone.now() - datetime.timedelta(days=wait_days)).count(),
             "wait_days": wait_days,
             "today": today,
-            "due": due.order_by("next_verification_due", "id")[:20],
             "due_count": due.count(),
             "overdue_count": due.filter(next_verification_due__lt=today).count(),
             "recent": recent,
+            "route": route, "route_total": route_total, "route_more": max(route_total - HOME_STOPS, 0),
             # Supervisors: access flags waiting for their review (oversight).
             "flags_open": (AccessFlag.objects.visible_to(request.user).filter(status=FlagStatusChoices.OPEN).count()
                            if request.user.has_perm("oversight.view_accessflag") else None),

@@ -16,7 +16,9 @@ def test_home_lists_due_verifications_of_own_station_only(client, staff_a, commu
     ResidenceFactory(unit__property__community=community_b, next_verification_due=TODAY)
     client.force_login(staff_a)
     response = client.get(reverse("home"))
-    assert list(response.context["due"]) == [due]
+    # By property (issue 17, point 6): the one property of station A with a resident due this week.
+    stops = [stop for community in response.context["route"] for stop in community.stops]
+    assert [(stop.property_id, stop.due) for stop in stops] == [(due.unit.property_id, 1)]
     assert response.context["due_count"] == 1
 
 
