@@ -9,6 +9,7 @@ import random
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from faker import Faker
 
 from housing.models import (
@@ -22,6 +23,7 @@ from housing.models import (
 )
 from patrol.models import Inspection
 from patrol.rating import property_rate_all
+from patrol.services import verification_sweep
 from persons.choices import SexChoices
 from persons.identity import make_resident_id
 from persons.models import Employer, Employment, Person
@@ -29,6 +31,7 @@ from portal.services import submission_report_arrival
 from registry.audit import audit_context
 from registry.factories import make_user
 from registry.models import Community, District, Station
+from registry.notifications import reminders_send
 from registry.roles import RoleChoices
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -58,6 +61,8 @@ class Command(BaseCommand):
             self.seed_users()
             if created:
                 self.seed_reports()
+                self.seed_lodging()
+                self.run_nightly()
         self.stdout.write(self.style.SUCCESS("Demo data created." if created else "Demo data already present."))
         self.print_logins()
 
@@ -143,7 +148,6 @@ class Command(BaseCommand):
                 Employment.objects.create(person=person, employer=unit.property.employer, job_title="操作工",
                                           start_date=start)
         self.seed_inspections(rng, today)
-        property_rate_all(today=today)
         return True
 
     def seed_inspections(self, rng, today):
@@ -189,6 +193,58 @@ class Command(BaseCommand):
                 document_number=make_resident_id(birth_date=born, sex="F" if name == "林晓燕" else "M", rng=rng),
                 phone=f"139{rng.randrange(10**8):08d}", date=today - datetime.timedelta(days=days_ago),
                 reason="work")
+
+    def seed_lodging(self):
+        """A guesthouse of the demo landlord with guests: some in now (one recorded late, one staying long enough to
+        be registered, one a registered resident), two who left."""
+        from django.contrib.auth import get_user_model
+
+        from lodging.models import Stay
+        from lodging.services import late_after, stay_check_in, stay_check_out
+
+        user = get_user_model().objects.get(username="landlord")
+        landlord = Landlord.objects.get(user=user)
+        community = Property.objects.filter(landlord=landlord).order_by("id").first().community
+        lodging = Property(address=f"{community.name}迎宾路8号 悦来招待所", community=community, landlord=landlord,
+                           property_type=PropertyTypeChoices.GUESTHOUSE)
+        lodging.full_clean()
+        lodging.save()
+        for room in ("101", "102", "103", "201", "202", "203"):
+            Unit.objects.create(property=lodging, label=room, capacity=2)
+        rng = random.Random(11)
+        now = timezone.now()
+        resident = Person.objects.filter(registered_station=lodging.station).order_by("id").first()
+        guests = [  # name, room, nights, arrived hours ago, recorded hours after arrival, left
+            ("周海涛", "101", 2, 20, 0.1, False), ("吴静怡", "102", 1, 30, 0.2, True),
+            ("郑国强", "103", 3, 5, 3.0, False), ("孙丽娟", "201", 60, 24 * 40, 0.3, False),
+            ("何志明", "202", 1, 50, 0.1, True),
+        ]
+        for name, room, nights, hours, delay, left in guests:
+            arrived = now - datetime.timedelta(hours=hours)
+            born = datetime.date(1970, 1, 1) + datetime.timedelta(days=rng.randrange(0, 365 * 35))
+            stay = stay_check_in(lodging=lodging, actor=user, document_type="resident_id", name=name, room=room,
+                                 document_number=make_resident_id(birth_date=born, sex="M", rng=rng),
+                                 nights=nights, arrived_at=arrived)
+            # Checked in back then, not now: the history the operator would have written (late if over the hour).
+            recorded = arrived + datetime.timedelta(hours=delay)
+            Stay.objects.filter(pk=stay.pk).update(checked_in_at=recorded, is_late=recorded - arrived > late_after())
+            stay.refresh_from_db()
+            if left:
+                stay_check_out(stay=stay, at=arrived + datetime.timedelta(days=nights))
+        if resident is not None:  # a registered resident's night away from home shows on their page
+            stay_check_in(lodging=lodging, actor=user, document_type=resident.document_type,
+                          document_number=resident.document_number, name=resident.name, room="203", nights=1,
+                          arrived_at=now - datetime.timedelta(hours=2))
+
+    def run_nightly(self):
+        """What the nightly jobs would have done by now, so that a new user sees a district that has lived: ratings
+        two months, one month and a day ago and today (a history), the re-verification sweep (open requests) and
+        the daily reminders (notifications)."""
+        today = timezone.localdate()
+        for days in (60, 30, 1, 0):
+            property_rate_all(today=today - datetime.timedelta(days=days))
+        verification_sweep(today=today)
+        reminders_send(today=today)
 
     def print_logins(self):
         self.stdout.write("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
