@@ -24,7 +24,7 @@ def long_stays(today: datetime.date) -> int:
                                    "%(count)d lodging guests have stayed more than %(days)d days: register residences",
                                    n) % {"count": n, "days": days}
               for station_id, n in long.items()}
-    url = f"{reverse('lodging:ledger')}?long=1"
+    url = f"{reverse('lodging:ledger')}?status=long"
     return notify_many([
         Notification(user_id=user_id, key=f"long-stays:{station_id}:{today}", kind="long_stays",
                      title=titles[station_id], url=url)
