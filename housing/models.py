@@ -52,6 +52,15 @@ class ResidenceStatusChoices(models.TextChoices):
     ENDED = "ended", _("Ended")
 
 
+class ResidenceEndReasonChoices(models.TextChoices):
+    """Why a registration ended, asked when it is ended at the desk or through the API."""
+
+    MOVED_WITHIN = "moved_within", _("Moved within the district")
+    LEFT_DISTRICT = "left_district", _("Left the district")
+    DECEASED = "deceased", _("Deceased")
+    OTHER = "other", _("Other")
+
+
 # Where a person lives now: one such residence per person at most (``residence_one_current_per_person``).
 CURRENT_RESIDENCE_STATUSES = (ResidenceStatusChoices.ACTIVE.value, ResidenceStatusChoices.UNCONFIRMED.value)
 
@@ -282,6 +291,13 @@ class Residence(models.Model):
     next_verification_due = models.DateField(_("next verification due"), null=True, blank=True)
     reported_on = models.DateField(_("reported on"), null=True, blank=True)
     end_reported_on = models.DateField(_("move-out reported on"), null=True, blank=True)
+    # Blank when not asked: an owner's departure report, a visit that found the person gone, older registrations.
+    end_reason = models.CharField(_("reason for moving out"), max_length=16, blank=True,
+                                  choices=ResidenceEndReasonChoices.choices)
+    # A move ("moved here") records where the person went rather than a sentence in the writer's language,
+    # so the person page says it in the reader's (templates/residences/_end_reason.html).
+    moved_to = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                 editable=False, verbose_name=_("moved to"))
     note = models.TextField(_("note"), blank=True, validators=[VisibleTextValidator(_("note"))])
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", editable=False)
@@ -307,6 +323,11 @@ class Residence(models.Model):
                 name="residence_ended_has_end_date",
                 condition=~Q(status="ended") | Q(end_date__isnull=False),
                 violation_error_message=_("Moved out: an ended residence needs its move-out date."),
+            ),
+            models.CheckConstraint(
+                name="residence_end_reason_when_ended",
+                condition=Q(end_reason="") | Q(status="ended"),
+                violation_error_message=_("Reason for moving out: only an ended residence has one."),
             ),
             # A person lives in one place at a time; a pending report may wait beside it.
             models.UniqueConstraint(

@@ -20,12 +20,13 @@ from persons.models import Employment, Person
 from persons.services import persons_anonymise
 from registry.audit import record_saved_many
 from registry.bulk import bulk_update_rows, draw_keys, insert_objects
+from registry.models import Station
 from registry.services import versioned_save
 from registry.validators import validate_visible_text
 
 from .extensions import property_inputs_changed, property_stars, stars_of_property
 from .models import CURRENT_RESIDENCE_STATUSES as CURRENT
-from .models import Residence, ResidenceSourceChoices, ResidenceStatusChoices, Unit
+from .models import Residence, ResidenceEndReasonChoices, ResidenceSourceChoices, ResidenceStatusChoices, Unit
 from .rules import next_verification_due
 
 
@@ -63,7 +64,9 @@ def residence_start(*, person: Person, unit: Unit, start_date: datetime.date, re
     return residence
 
 
-def residence_check_end(*, residence: Residence, end_date: datetime.date) -> None:
+def residence_check_end(*, residence: Residence, end_date: datetime.date, end_reason: str = "") -> None:
+    if end_reason and end_reason not in ResidenceEndReasonChoices.values:
+        raise ValidationError({"end_reason": _("Reason for moving out: choose one of the reasons offered.")})
     if residence.status == ResidenceStatusChoices.ENDED:
         raise ValidationError(_("This registration has already ended."), code="ended")
     _check_not_future(end_date, "end_date", _("Moved out"))
@@ -73,20 +76,35 @@ def residence_check_end(*, residence: Residence, end_date: datetime.date) -> Non
 
 
 @transaction.atomic
-def residence_end(*, residence: Residence, end_date: datetime.date, note: str = "",
-                  expected_version: int | None = None, reported_on: datetime.date | None = None) -> Residence:
-    """Deregister: the person moved out on ``end_date``. History is kept; nothing is deleted."""
-    residence_check_end(residence=residence, end_date=end_date)
+def residence_end(*, residence: Residence, end_date: datetime.date, note: str = "", end_reason: str = "",
+                  moved_to: Unit | None = None, expected_version: int | None = None,
+                  reported_on: datetime.date | None = None) -> Residence:
+    """Deregister: the person moved out on ``end_date``, for ``end_reason`` (a ``ResidenceEndReasonChoices``;
+    the desk and the API ask it, an owner's report or a visit does not know it). History is kept; nothing is
+    deleted."""
+    residence_check_end(residence=residence, end_date=end_date, end_reason=end_reason)
     residence.status = ResidenceStatusChoices.ENDED
     residence.end_date = end_date
+    residence.end_reason = end_reason
+    residence.moved_to = moved_to
     residence.end_reported_on = reported_on or timezone.localdate()
     residence.next_verification_due = None
     if note:
         residence.note = f"{residence.note}\n{note}".strip()
     versioned_save(residence, expected_version=expected_version,
-                   fields=["status", "end_date", "end_reported_on", "next_verification_due", "note"])
+                   fields=["status", "end_date", "end_reason", "moved_to", "end_reported_on",
+                           "next_verification_due", "note"])
     property_inputs_changed(residence.unit.property_id)
     return residence
+
+
+def move_reasons(pairs: list[tuple[int, int]]) -> list[str]:
+    """Why registrations end when their persons move, for (old station, new station) pairs: within the district
+    or out of it. One query however many."""
+    districts = dict(Station.objects.filter(pk__in={pk for pair in pairs for pk in pair})
+                     .values_list("pk", "district_id"))
+    return [ResidenceEndReasonChoices.MOVED_WITHIN if districts.get(old) == districts.get(new)
+            else ResidenceEndReasonChoices.LEFT_DISTRICT for old, new in pairs]
 
 
 def residence_check_move(*, current: Residence, unit: Unit) -> None:
@@ -102,7 +120,8 @@ def residence_move(*, person: Person, unit: Unit, start_date: datetime.date, rea
     current = Residence.objects.select_for_update().filter(person=person, status__in=CURRENT).first()
     if current is not None:
         residence_check_move(current=current, unit=unit)
-        residence_end(residence=current, end_date=start_date, note=_("Moved to %(unit)s") % {"unit": unit})
+        residence_end(residence=current, end_date=start_date, moved_to=unit,
+                      end_reason=move_reasons([(current.station_id, unit.property.station_id)])[0])
     return residence_start(person=person, unit=unit, start_date=start_date, reason=reason, source=source,
                            actor=actor, note=note, reported_on=reported_on)
 
@@ -278,17 +297,19 @@ def registrations_apply(entries: list[Registration], *, source: str = ResidenceS
                 filled.append(entry.person)
         # Moving out: the current residence ends the day the new one starts.
         ended = [entry.current for entry in todo if entry.current is not None]
+        reasons = iter(move_reasons([(entry.current.station_id, entry.unit.property.station_id)
+                                     for entry in todo if entry.current is not None]) if ended else [])
         for entry in todo:
             if entry.current is not None:
                 old = entry.current
                 old.status, old.end_date, old.end_reported_on = ResidenceStatusChoices.ENDED, entry.start_date, today
                 old.next_verification_due = None
-                old.note = f"{old.note}\n{_('Moved to %(unit)s') % {'unit': entry.unit}}".strip()
+                old.end_reason, old.moved_to = next(reasons), entry.unit
                 old.version += 1
                 old.updated_at = now
         bulk_update_rows(Person, filled, [*_FILLABLE, "version", "updated_at"])
-        bulk_update_rows(Residence, ended, ["status", "end_date", "end_reported_on", "next_verification_due", "note",
-                                            "version", "updated_at"])
+        bulk_update_rows(Residence, ended, ["status", "end_date", "end_reported_on", "next_verification_due",
+                                            "end_reason", "moved_to", "version", "updated_at"])
         # Every read comes before the inserts: an import hands its COPYs to a thread (``copies_in_background``),
         # and a read would wait for them.
         stars = property_stars({entry.unit.property_id for entry in todo}) if todo else {}

@@ -54,8 +54,8 @@ class ResidenceEndView(ResidenceActionView):
         return {"version": residence.version}
 
     def perform(self, residence, data):
-        residence_end(residence=residence, end_date=data["end_date"], note=data["note"],
-                      expected_version=data["version"])
+        residence_end(residence=residence, end_date=data["end_date"], end_reason=data["end_reason"],
+                      note=data["note"], expected_version=data["version"])
 
 
 class ResidenceCorrectView(ResidenceActionView):

@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from housing.models import Landlord, Property, Residence, ResidenceReasonChoices, Unit
+from housing.models import Landlord, Property, Residence, ResidenceEndReasonChoices, ResidenceReasonChoices, Unit
 from persons.choices import DocumentTypeChoices
 from persons.models import Employer, Person
 from persons.validators import validate_document
@@ -67,13 +67,16 @@ class ResidenceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Residence
-        fields = ["id", "person", "person_name", "unit", "station", "start_date", "end_date", "reason", "source",
-                  "status", "next_verification_due", "reported_on", "note", "version", "created_at", "updated_at"]
+        fields = ["id", "person", "person_name", "unit", "station", "start_date", "end_date", "end_reason", "moved_to",
+                  "reason", "source", "status", "next_verification_due", "reported_on", "note", "version",
+                  "created_at", "updated_at"]
         read_only_fields = fields
 
 
 class ResidenceEndSerializer(serializers.Serializer):
     end_date = serializers.DateField()
+    end_reason = serializers.ChoiceField(choices=ResidenceEndReasonChoices.choices,
+                                         help_text=_("Why the person left; counted on the dashboards."))
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     version = serializers.IntegerField(required=False, help_text=_("Or send the ETag in If-Match."))
 

@@ -87,6 +87,7 @@ class ResidenceViewSet(ScopedViewSetMixin, VersionedMixin, IdempotentCreateMixin
         body.is_valid(raise_exception=True)
         expected = self.expected_version(request, residence)
         residence_end(residence=residence, end_date=body.validated_data["end_date"],
+                      end_reason=body.validated_data["end_reason"],
                       note=body.validated_data["note"], expected_version=expected)
         return self._answer(residence)
 

@@ -393,7 +393,7 @@ WRITES = {
     "employers": ("patch", "/api/v1/employers/{pk}/", {"address": "甲街 3 号"}),
     "residences-correct": ("post", "/api/v1/residences/{pk}/correct/",
                            {"reason": "study", "reason_for_change": "登记时选错了原因"}),
-    "residences-end": ("post", "/api/v1/residences/{pk}/end/", {"end_date": TODAY.isoformat()}),
+    "residences-end": ("post", "/api/v1/residences/{pk}/end/", {"end_date": TODAY.isoformat(), "end_reason": "other"}),
 }
 
 

@@ -45,7 +45,7 @@ def test_supervisor_and_landlord_may_not_change_registrations(client, supervisor
 def test_deregister_ends_the_residence_and_returns_to_the_person(client, staff_a, residence_a):
     client.force_login(staff_a)
     response = client.post(reverse("residences:end", args=[residence_a.pk]),
-                           {"end_date": TODAY.isoformat(), "note": "退租", "version": residence_a.version})
+                           {"end_date": TODAY.isoformat(), "end_reason": "left_district", "note": "退租", "version": residence_a.version})
     assert response.status_code == 302
     assert response["Location"] == reverse("persons:person_detail", args=[residence_a.person_id])
     residence_a.refresh_from_db()
@@ -55,7 +55,7 @@ def test_deregister_ends_the_residence_and_returns_to_the_person(client, staff_a
 def test_deregister_with_a_date_before_move_in_names_the_field_and_changes_nothing(client, staff_a, residence_a):
     client.force_login(staff_a)
     response = client.post(reverse("residences:end", args=[residence_a.pk]),
-                           {"end_date": "2000-01-01", "version": residence_a.version})
+                           {"end_date": "2000-01-01", "end_reason": "other", "version": residence_a.version})
     assert response.status_code == 200 and "end_date" in response.context["form"].errors
     residence_a.refresh_from_db()
     assert residence_a.status == "active"
@@ -68,7 +68,7 @@ def test_deregister_from_a_stale_page_is_refused(client, staff_a, residence_a):
                 {"start_date": residence_a.start_date.isoformat(), "reason": "study",
                  "reason_for_change": "录入错误", "version": stale_version})
     response = client.post(reverse("residences:end", args=[residence_a.pk]),
-                           {"end_date": TODAY.isoformat(), "version": stale_version})
+                           {"end_date": TODAY.isoformat(), "end_reason": "other", "version": stale_version})
     assert response.status_code == 200 and response.context["form"].non_field_errors()
     residence_a.refresh_from_db()
     assert (residence_a.status, residence_a.reason) == ("active", "study")
