@@ -17,9 +17,9 @@ class PatrolConfig(AppConfig):
         station_work = ["patrol.add_visit", "patrol.view_visit", "patrol.view_inspection",
                         "patrol.view_residencepermit", "patrol.view_propertyrating", "patrol.view_verificationrequest"]
         grant({
-            RoleChoices.STAFF: station_work,
+            RoleChoices.STAFF: [*station_work, "patrol.add_receipt"],
             RoleChoices.OFFICER: [*station_work, "patrol.add_inspection", "patrol.change_inspection",
-                                  "patrol.add_residencepermit", "patrol.change_residencepermit"],
+                                  "patrol.add_residencepermit", "patrol.change_residencepermit", "patrol.add_receipt"],
             RoleChoices.SUPERVISOR: read_only(station_work),
         })
         # Ratings and checks are patrol's; housing and the person page learn them here (registry/extensions.py).

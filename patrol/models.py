@@ -264,3 +264,54 @@ class VerificationRequest(models.Model):
 
     def __str__(self):
         return f"{self.property_id} since {self.due_since}"
+
+
+class ReceiptKindChoices(models.TextChoices):
+    REGISTRATION = "registration", _("Registration receipt")
+    PERMIT = "permit", _("Residence permit receipt")
+
+
+class ReceiptQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        if scope.station_ids is not None:
+            return Q(station_id__in=scope.station_ids)
+        return None
+
+
+class Receipt(models.Model):
+    """A printed receipt handed to a resident (a registration or a residence permit), behind a QR code whose
+    public page says only which station issued it and when."""
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=ReceiptKindChoices.choices)
+    station = models.ForeignKey("registry.Station", on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("issued by"))
+    issued_on = models.DateField(_("issued on"))
+    residence = models.ForeignKey("housing.Residence", on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="receipts", verbose_name=_("residence"))
+    permit = models.ForeignKey(ResidencePermit, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="receipts", verbose_name=_("residence permit"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = ReceiptQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="receipt_of_its_kind",
+                condition=(Q(kind="registration", residence__isnull=False, permit__isnull=True)
+                           | Q(kind="permit", permit__isnull=False, residence__isnull=True)),
+                violation_error_message=_("A receipt is for one registration or one residence permit."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.issued_on}"
+
+    def get_audit_station_id(self):
+        return self.station_id

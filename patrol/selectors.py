@@ -3,6 +3,7 @@
 import datetime
 
 from django.db.models import Case, CharField, Count, Exists, IntegerField, Max, OuterRef, QuerySet, Value, When
+from django.utils import timezone
 
 from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
 from housing.models import Property, Residence
@@ -42,13 +43,25 @@ def property_patrol_context(user, prop: Property) -> dict:
     }
 
 
+# A registration the user made this recently is offered a receipt at the top of the person's page, where the
+# registration (or "moved here") lands.
+RECEIPT_OFFER_MINUTES = 60
+
+
 def person_patrol_context(user, person: Person) -> dict:
-    """The person page's residence permits and the outcomes of visits that checked them."""
-    return {
+    """The person page's residence permits and the outcomes of visits that checked them, and the registration
+    the user has just made, if any, to offer its receipt for the resident."""
+    context = {
         "permits": ResidencePermit.objects.visible_to(user).filter(person=person).order_by("-issued_on"),
         "visit_outcomes": VisitOutcome.objects.visible_to(user).filter(residence__person=person)
         .select_related("visit__property", "visit__visited_by").order_by("-visit__visited_on")[:20],
     }
+    if user.has_perm("patrol.add_receipt"):
+        since = timezone.now() - datetime.timedelta(minutes=RECEIPT_OFFER_MINUTES)
+        context["receipt_offer"] = (Residence.objects.visible_to(user)
+                                    .filter(person=person, status__in=CURRENT, created_by=user, created_at__gte=since)
+                                    .select_related("unit__property").first())
+    return context
 
 
 def stars_of(property_ids) -> dict[int, int]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_receipt
 
 app_name = "patrol"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("permits/issue/<int:pk>/", views.PermitIssueView.as_view(), name="permit_issue"),
     path("permits/<int:pk>/endorse/", views.PermitEndorseView.as_view(), name="permit_endorse"),
     path("tasks/", views.TaskRunListView.as_view(), name="task_runs"),
+    path("residences/<int:pk>/receipt.pdf", views_receipt.ResidenceReceiptView.as_view(), name="receipt_residence"),
+    path("permits/<int:pk>/receipt.pdf", views_receipt.PermitReceiptView.as_view(), name="receipt_permit"),
 ]

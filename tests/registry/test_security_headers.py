@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 # Rendered by WeasyPrint into PDFs (the plaque, the resident's access report), never served to a browser.
-NOT_BROWSER_PAGES = {"housing/plaque_pdf.html", "persons/access_report_pdf.html"}
+NOT_BROWSER_PAGES = {"housing/plaque_pdf.html", "persons/access_report_pdf.html", "patrol/receipt_pdf.html"}
 INLINE = [
     (re.compile(r"\sstyle\s*=", re.I), "a style attribute"),
     (re.compile(r"<style[\s>]", re.I), "a <style> element"),
