@@ -222,3 +222,27 @@ def employer_scope(user) -> Scope | None:
     employer_id = Employer.objects.filter(user=user).values_list("id", flat=True).first()
     return Scope(employer_id=employer_id, role=RoleChoices.EMPLOYER.value,
                  owner_record=Employer._meta.label_lower) if employer_id else None
+
+
+HISTORY_LIMIT = 50
+
+
+def person_history(person: Person, *, limit: int = HISTORY_LIMIT) -> list[dict]:
+    """The person's corrections, newest first, from the audit trail's update events: when, by which role at
+    which station (never a name), the fields changed (by label: the trail holds no personal value in clear) and
+    the reason given. Two queries, whatever the number of events."""
+    from registry.models import Profile
+
+    events = list(AuditEvent.objects.filter(object_type=person._meta.label_lower, object_id=str(person.pk),
+                                            action=AuditAction.UPDATE).order_by("-at", "-pk")[:limit])
+    actors = {user_id: (role, station) for user_id, role, station in Profile.objects.filter(
+        user_id__in={e.actor_id for e in events if e.actor_id}).values_list("user_id", "role", "station__name")}
+    role_labels = dict(RoleChoices.choices)
+    labels = {field.attname: field.verbose_name for field in Person._meta.concrete_fields}
+    history = []
+    for event in events:
+        role, station = actors.get(event.actor_id, ("", ""))
+        history.append({"at": event.at, "role": role_labels.get(role, ""), "station": station or "",
+                        "via": event.via, "reason": event.reason,
+                        "fields": [labels[name] for name in event.changes if name in labels]})
+    return history

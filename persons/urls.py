@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.PersonListView.as_view(), name="person_list"),
     path("<int:pk>/", views.PersonDetailView.as_view(), name="person_detail"),
     path("<int:pk>/unmask/", views.PersonUnmaskView.as_view(), name="person_unmask"),
+    path("<int:pk>/correct/", views.PersonCorrectView.as_view(), name="person_correct"),
+    path("<int:pk>/replace-document/", views.PersonReplaceDocumentView.as_view(), name="person_replace_document"),
 ]
 
 urlpatterns += [

@@ -193,9 +193,11 @@ def _after_save(sender, instance, created, raw=False, **kwargs):
     if raw:  # loaddata
         return
     changes = _diff(instance, created)
+    # A service that asks for a stated reason (a correction) leaves it on the instance for this one save.
+    reason = instance.__dict__.pop("_audit_reason", "")
     if created or changes:
         action = AuditAction.CREATE if created else AuditAction.UPDATE
-        record(action=action, obj=instance, changes=changes)
+        record(action=action, obj=instance, changes=changes, reason=reason)
         change_record(instance, action)
     _snapshot(sender, instance)
 

@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from persons.choices import DocumentTypeChoices
 from persons.models import Employer, Employment, Person
 from persons.validators import normalize_document_number, normalize_phone
 from registry.api.serializers import ModelCleanSerializer, limit_choices_to_scope
@@ -31,6 +32,19 @@ class PersonSerializer(ModelCleanSerializer):
 
 class UnmaskRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, help_text=_("Why the full number is needed; it is audited."))
+
+
+class ReplaceDocumentSerializer(serializers.Serializer):
+    """A new identity document for the same person; checked by ``person_replace_document`` as at registration."""
+
+    document_type = serializers.ChoiceField(choices=DocumentTypeChoices.choices)
+    document_country = serializers.CharField(required=False, allow_blank=True, max_length=3, help_text=_(
+        "Passports only: the three-letter code of the issuing country."))
+    document_number = serializers.CharField(max_length=32, help_text=_("The new document's number; in the body, "
+                                                                       "never in a URL."))
+    reason = serializers.CharField(max_length=500, help_text=_("Why the document is replaced; it is audited."))
+    version = serializers.IntegerField(required=False, help_text=_(
+        "The version you read, if you do not send If-Match."))
 
 
 class UnmaskedSerializer(serializers.Serializer):

@@ -9,13 +9,14 @@ from registry.api.viewsets import RegistryModelPermissions, ScopedModelViewSet, 
 from ..filtersets import EmployerFilterSet, EmploymentFilterSet, PersonFilterSet
 from ..models import Employer, Employment, Person
 from ..selectors import document_condition
-from ..services import person_unmask
+from ..services import person_replace_document, person_unmask
 from .serializers import (
     EmployerSerializer,
     EmploymentSerializer,
     PersonLookupResultSerializer,
     PersonLookupSerializer,
     PersonSerializer,
+    ReplaceDocumentSerializer,
     UnmaskedSerializer,
     UnmaskRequestSerializer,
 )
@@ -25,6 +26,12 @@ class LookupPermissions(RegistryModelPermissions):
     """A lookup posts its question but only reads: the view permission, as for GET."""
 
     perms_map = {**RegistryModelPermissions.perms_map, "POST": RegistryModelPermissions.perms_map["GET"]}
+
+
+class ChangePermissions(RegistryModelPermissions):
+    """An action that POSTs a change to an existing record: the change permission, as for PATCH."""
+
+    perms_map = {**RegistryModelPermissions.perms_map, "POST": RegistryModelPermissions.perms_map["PATCH"]}
 
 
 LOOKUP_LIMIT = 100
@@ -68,6 +75,25 @@ class PersonViewSet(ScopedModelViewSet):
         body.is_valid(raise_exception=True)
         number = person_unmask(user=request.user, person=person, reason=body.validated_data["reason"], via="api")
         return Response({"document_number": number})
+
+    @extend_schema(request=ReplaceDocumentSerializer, responses={200: PersonSerializer})
+    @action(detail=True, methods=["post"], url_path="replace-document",
+            permission_classes=[permissions.IsAuthenticated, ChangePermissions])
+    def replace_document(self, request, pk=None):
+        """A new identity document for the same person (a new passport, a permit exchanged for an ID card): the
+        person and their history are kept; the number is validated as at registration and refused if it is
+        the one recorded or another person's. Needs If-Match (or ``version``) like other writes; audited with
+        the reason. The same service as the person page's form."""
+        person = self.get_object()
+        body = ReplaceDocumentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        expected = self.expected_version(request, person)
+        data = body.validated_data
+        # A service's ValidationError answers 400 naming the field, or 412 when stale (registry/api/exceptions.py).
+        self._written = person_replace_document(
+            person=person, document_type=data["document_type"], document_number=data["document_number"],
+            document_country=data.get("document_country", ""), reason=data["reason"], expected_version=expected)
+        return Response(self.get_serializer(self._written).data)
 
 
 class EmployerViewSet(ScopedModelViewSet):
