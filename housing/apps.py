@@ -7,6 +7,7 @@ class HousingConfig(AppConfig):
     verbose_name = _("Housing")
 
     def ready(self):
+        from persons import extensions as person_filters
         from registry.changes import change_scopes
         from registry.retention import retention_rules
         from registry.roles import RoleChoices, crud, grant, read_only
@@ -27,4 +28,6 @@ class HousingConfig(AppConfig):
         detail_context.register("persons.person", selectors.person_residences, order=10)
         detail_context.register("persons.employer", selectors.employer_dormitories)
         list_annotations.register("persons.employer", selectors.with_dormitory_count)
+        person_filters.person_lives.provide(selectors.person_lives)
+        person_filters.property_choices.provide(selectors.property_choices)
         retention_rules.register("import_reports", retention.import_reports_delete, order=20)

@@ -1,7 +1,10 @@
 """Reads about housing that are more than a filter."""
 
+import datetime
+
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from persons.models import Employer, Person
 from registry.lookups import count_of
@@ -9,7 +12,7 @@ from registry.roles import RoleChoices
 from registry.scoping import Scope
 
 from .models import CURRENT_RESIDENCE_STATUSES as CURRENT
-from .models import Landlord, Property, Residence, Unit
+from .models import Landlord, Property, Residence, ResidenceStatusChoices, Unit
 
 # Rows of a list shown on a detail page (a landlord's properties, a property's inspections and visits); the rest
 # are a list away.
@@ -76,7 +79,8 @@ def person_change_scope(person: Person) -> tuple:
 def person_residences(user, person: Person) -> dict:
     """The person page's residences, newest first, within the user's scope."""
     return {"residences": Residence.objects.visible_to(user).filter(person=person)
-            .select_related("unit__property__community", "created_by").order_by("-start_date", "-id")}
+            .select_related("unit__property__community", "created_by", "moved_to__property")
+            .order_by("-start_date", "-id")}
 
 
 def employer_dormitories(user, employer: Employer) -> dict:
@@ -88,3 +92,44 @@ def employer_dormitories(user, employer: Employer) -> dict:
 
 def with_dormitory_count(queryset: QuerySet[Employer]) -> QuerySet[Employer]:
     return queryset.annotate(dormitory_count=count_of(Property.objects.all(), "employer"))
+
+
+# --- the person list's filters on where a person lives (persons/extensions.py; registered in HousingConfig.ready) ---
+
+DUE_SOON_DAYS = 7  # "due": within a week, as the dashboards' "due soon"
+
+
+def person_lives(user, *, community=None, property=None, residence_status: str = "", verification: str = "",
+                 arrived_from=None, arrived_until=None, today=None):
+    """A condition on a person: one of their residences in ``user``'s scope matches everything chosen (see
+    ``persons.extensions.person_lives``). Each is a column of the residence or its unit's property, reached
+    from the person through the residence's person index; "ended" means none current in scope."""
+    in_scope = Residence.objects.visible_to(user).filter(person=OuterRef("pk"))
+    residences = in_scope
+    if community is not None:
+        residences = residences.filter(unit__property__community=community)
+    if property is not None:
+        residences = residences.filter(unit__property=property)
+    if arrived_from:
+        residences = residences.filter(start_date__gte=arrived_from)
+    if arrived_until:
+        residences = residences.filter(start_date__lte=arrived_until)
+    if verification:
+        today = today or timezone.localdate()
+        residences = residences.filter(status__in=CURRENT)
+        if verification == "overdue":
+            residences = residences.filter(next_verification_due__lt=today)
+        else:
+            residences = residences.filter(next_verification_due__gte=today,
+                                           next_verification_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
+    if residence_status == ResidenceStatusChoices.ENDED:
+        return Q(Exists(residences.filter(status=ResidenceStatusChoices.ENDED))) & ~Q(
+            Exists(in_scope.filter(status__in=CURRENT)))
+    if residence_status:
+        residences = residences.filter(status=residence_status)
+    return Q(Exists(residences))
+
+
+def property_choices(request):
+    """The properties the requesting user may pick in the person list's filter."""
+    return Property.objects.visible_to(request.user).order_by("address", "pk")

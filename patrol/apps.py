@@ -8,6 +8,7 @@ class PatrolConfig(AppConfig):
 
     def ready(self):
         from housing import extensions as housing
+        from persons import extensions as person_filters
         from registry.notifications import daily_reminders
         from registry.roles import RoleChoices, grant, read_only
         from registry.views import detail_context
@@ -28,6 +29,7 @@ class PatrolConfig(AppConfig):
         housing.plaque_facts.provide(selectors.property_public_facts)
         housing.open_verification.provide(selectors.open_verification)
         housing.rated_with.provide(selectors.rated_with)
+        person_filters.person_permit.provide(selectors.person_permit)
         detail_context.register("housing.property", selectors.property_patrol_context)
         detail_context.register("persons.person", selectors.person_patrol_context, order=20)
         daily_reminders.register("confirmations_late", reminders.confirmations_late, order=20)

@@ -2,7 +2,9 @@
 
 import datetime
 
-from django.db.models import Case, CharField, Count, Exists, IntegerField, Max, OuterRef, QuerySet, Value, When
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db.models import Case, CharField, Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
@@ -97,3 +99,28 @@ def open_verification(escalated: bool):
     if escalated:
         requests = requests.filter(escalated_on__isnull=False)
     return Exists(requests)
+
+
+def person_permit(user, status: str, *, today: datetime.date | None = None):
+    """A condition on a person about their residence permits, for the person list's filter (persons/extensions.py).
+    Every permit of the person counts, as when deciding whether one may be issued; "eligible" also asks a current
+    residence in ``user``'s scope of at least PERMIT_ELIGIBLE_MONTHS."""
+    today = today or timezone.localdate()
+    soon = today + datetime.timedelta(days=settings.REGISTRY["PERMIT_REMINDER_DAYS"])
+    permits = ResidencePermit.objects.filter(person=OuterRef("pk"))
+    valid = Exists(permits.filter(expires_on__gte=today))
+    if status == "valid":
+        return Q(valid)
+    if status == "expiring":
+        return Q(Exists(permits.filter(expires_on__gte=today, expires_on__lte=soon))) & ~Q(
+            Exists(permits.filter(expires_on__gt=soon)))
+    if status == "expired":
+        return Q(Exists(permits)) & ~Q(valid)
+    if status == "none":
+        return ~Q(Exists(permits))
+    if status == "eligible":
+        cutoff = today - relativedelta(months=settings.REGISTRY["PERMIT_ELIGIBLE_MONTHS"])
+        long_enough = Residence.objects.visible_to(user).filter(person=OuterRef("pk"), status__in=CURRENT,
+                                                                start_date__lte=cutoff)
+        return Q(Exists(long_enough)) & ~Q(valid)
+    return None

@@ -3,15 +3,51 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from registry.filtersets import RegistryFilterSet, choices_in_scope
+from registry.models import Community
 
+from .extensions import person_lives, person_permit, property_choices
 from .models import Employer, Employment, Person
 from .selectors import person_search
 
+# The person list's filters on where a person lives: applied together, as one condition on one residence.
+LIVES = ("community", "property", "residence_status", "verification", "arrived_from", "arrived_until")
+PROPERTY_OPTIONS = 300  # a community's properties offered in the list's select; more are a search away
+
+
+def _properties_in_scope(request):
+    """The properties the caller may pick (housing provides them); none without a request (the schema)."""
+    choices = property_choices(request) if request is not None else None
+    # Without housing there is nothing to pick: an empty queryset of any model refuses every value.
+    return choices if choices is not None else Community.objects.none()
+
 
 class PersonFilterSet(RegistryFilterSet):
-    """Filters for the person list page and the persons API alike."""
+    """Filters for the person list page and the persons API alike.
+
+    Where a person lives (community, property, residence status, verification, arrival dates) is one
+    ``EXISTS`` over their residences in the caller's scope, matching every one chosen; their permits another.
+    Choices of communities and properties are those in the caller's scope: another is refused.
+    """
 
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
+    community = django_filters.ModelChoiceFilter(
+        label=_("Community"), method="filter_lives",
+        queryset=choices_in_scope(Community.objects.order_by("name")))
+    property = django_filters.ModelChoiceFilter(label=_("Property"), method="filter_lives",
+                                                queryset=_properties_in_scope)
+    residence_status = django_filters.ChoiceFilter(
+        label=_("Residence"), method="filter_lives",
+        choices=[("active", _("Living here")), ("unconfirmed", _("Unconfirmed")),
+                 ("ended", _("Moved out"))])
+    verification = django_filters.ChoiceFilter(
+        label=_("Verification"), method="filter_lives",
+        choices=[("due", _("Due within 7 days")), ("overdue", _("Overdue"))])
+    permit = django_filters.ChoiceFilter(
+        label=_("Residence permit"), method="filter_permit",
+        choices=[("valid", _("Valid")), ("expiring", _("Expiring soon")), ("expired", _("Expired")),
+                 ("none", _("None")), ("eligible", _("Eligible, not issued"))])
+    arrived_from = django_filters.DateFilter(label=_("Moved in from"), method="filter_lives")
+    arrived_until = django_filters.DateFilter(label=_("Moved in until"), method="filter_lives")
     # Only orders an index can walk within a station's scope: sorting a station's tens of thousands of
     # persons by date of birth for every page took 0.4 s at a million persons (docs/performance.md).
     # Registration order is the primary key's.
@@ -26,6 +62,37 @@ class PersonFilterSet(RegistryFilterSet):
 
     def filter_q(self, queryset, name, value):
         return person_search(queryset, value[:50])
+
+    def filter_lives(self, queryset, name, value):
+        # Called once per chosen filter of LIVES; the first call applies them all, together.
+        if getattr(self, "_lives_applied", False):
+            return queryset
+        self._lives_applied = True
+        chosen = {key: self.form.cleaned_data.get(key) for key in LIVES
+                  if self.form.cleaned_data.get(key) not in (None, "")}
+        condition = person_lives(self._user(), **chosen)
+        return queryset.none() if condition is None else queryset.filter(condition)
+
+    def filter_permit(self, queryset, name, value):
+        condition = person_permit(self._user(), value)
+        return queryset.none() if condition is None else queryset.filter(condition)
+
+    def _user(self):
+        return getattr(self.request, "user", None)
+
+    def property_options(self) -> list[tuple[int, str]]:
+        """The property select's options on the list page: the chosen community's properties (the first
+        ``PROPERTY_OPTIONS`` by address), and the chosen property; not every property in scope (thousands)."""
+        field = self.form.fields["property"]
+        data = getattr(self.form, "cleaned_data", {}) or {}
+        community, chosen = data.get("community"), data.get("property")
+        options = []
+        if community is not None:
+            options = [(p.pk, str(p)) for p in field.queryset.filter(community=community).order_by("address", "pk")
+                       .only("pk", "address")[:PROPERTY_OPTIONS]]
+        if chosen is not None and chosen.pk not in {pk for pk, _label in options}:
+            options.insert(0, (chosen.pk, str(chosen)))
+        return options
 
 
 class EmployerFilterSet(RegistryFilterSet):
