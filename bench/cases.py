@@ -1,4 +1,4 @@
-"""The nine benchmarks. Each returns rows: the product, the baseline and the floor side by side.
+"""The ten benchmarks. Each returns rows: the product, the baseline and the floor side by side.
 
 Product and baseline requests go over real HTTP to gunicorn on 127.0.0.1 (``Browser``/``ApiClient``),
 one request at a time, after a few warm-up requests, each with a different input. The floor is the
@@ -22,7 +22,7 @@ from django.utils import timezone
 from persons.models import Person
 
 from .harness import ApiClient, Browser, http_ok, run_worker, summary, timed
-from .setup import PASSWORD, Inputs, Users, new_identities
+from .setup import PASSWORD, Inputs, Users, ensure_operator, new_identities
 
 SEARCH_KINDS = ["full_name", "surname", "initials", "infix", "phone_suffix"]
 # Queries that are the request's bookkeeping, not its data work: left out of the SQL floor.
@@ -610,5 +610,39 @@ def oversight(ctx: Context) -> list:
             product=by_person, target=("p95", "<=", 100)),
         row(group, "audit_activity", "a staff member's activity page `/audit/users/<id>/`, last 30 days (supervisor)",
             product=activity),
+    ]
+
+
+# --- 10. lodging ----------------------------------------------------------------------------------------------
+
+
+def lodging(ctx: Context) -> list:
+    group = "10. Lodging guest register"
+    lodging_id = ensure_operator(ctx.users.station)
+    operator = ctx.browser("bench_operator")
+    count = max(ctx.samples, 50)
+    guests = new_identities(count + 10, seed=int(time.time()) + 17)
+    rng = random.Random(5)
+
+    def check_in(guest):
+        return operator.post(f"/portal/lodgings/{lodging_id}/check-in/", {
+            "document_type": "resident_id", "document_number": guest["document_number"], "document_country": "",
+            "name": guest["name"], "room": f"{rng.randrange(1, 4)}0{rng.randrange(1, 9)}", "nights": "2",
+            "arrived_at": ""})
+
+    checked_in = timed(check_in, guests[:count], check=lambda r, _i=None: r.status_code == 302)
+    register = timed(lambda _i: operator.get(f"/portal/lodgings/{lodging_id}/"), range(max(count // 3, 20)),
+                     check=http_ok)
+    staff = ctx.browser(ctx.users.station_staff[0][0])
+    ledger = timed(lambda _i: staff.get("/lodging/?status=in"), range(max(count // 3, 20)), check=http_ok)
+    from lodging.models import Stay
+
+    stays = Stay.objects.count()
+    return [
+        row(group, "lodging_check_in", f"operator's check-in `POST /portal/lodgings/<id>/check-in/` (phone form, "
+            f"{stays:,} stays in the city)", product=checked_in, target=("p95", "<=", 100)),
+        row(group, "lodging_register", "operator's register `/portal/lodgings/<id>/`, guests in now",
+            product=register),
+        row(group, "lodging_ledger", "station's ledger `/lodging/?status=in`, guests in now (staff)", product=ledger),
     ]
 

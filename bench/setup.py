@@ -184,3 +184,20 @@ def new_identities(count: int, *, seed: int) -> list[dict]:
 
 def current_residents_of(station) -> int:
     return Residence.objects.filter(station=station, status__in=CURRENT_RESIDENCE_STATUSES).count()
+
+
+def ensure_operator(station) -> int:
+    """The lodging the bench checks guests in at (in ``station``) and its operator ``bench_operator``, a landlord
+    account linked to the lodging's landlord. Returns the lodging's id."""
+    from housing.models import LODGING_TYPES, Landlord, Property
+
+    user = _login_user("bench_operator", RoleChoices.LANDLORD)
+    mine = Property.objects.filter(property_type__in=LODGING_TYPES, landlord__user=user).order_by("pk").first()
+    if mine is not None:
+        return mine.pk
+    lodging = (Property.objects.filter(property_type__in=LODGING_TYPES, station=station, landlord__user__isnull=True)
+               .order_by("pk").first())
+    if lodging is None:
+        raise SystemExit("no lodging in the generated city: regenerate it (generate_city makes lodgings and stays)")
+    Landlord.objects.filter(pk=lodging.landlord_id).update(user=user)
+    return lodging.pk

@@ -3,7 +3,8 @@ import io
 from django.core.management import call_command
 from django.db.models import Count, F
 
-from housing.models import Landlord, Property, Residence, Unit
+from housing.models import LODGING_TYPES, Landlord, Property, Residence, Unit
+from lodging.models import Stay
 from patrol.models import Inspection, ResidencePermit
 from persons.models import Employment, Person
 from portal.models import Submission
@@ -19,8 +20,9 @@ def _generate(persons=1000):
 def test_generate_city_builds_the_documented_shape_with_valid_people(db):
     _generate()
     assert Person.objects.count() == 1000
-    assert Property.objects.count() == 200
-    assert Unit.objects.count() == 600
+    assert Property.objects.exclude(property_type__in=LODGING_TYPES).count() == 200
+    assert Property.objects.filter(property_type__in=LODGING_TYPES).count() == 2  # one per 500 persons
+    assert Unit.objects.exclude(property__property_type__in=LODGING_TYPES).count() == 600
     assert 1100 <= Residence.objects.count() <= 1300
     # One current residence per person at most, and every generated record passes the model rules.
     assert not Residence.objects.filter(status__in=["active", "unconfirmed"]).values("person").annotate(
@@ -82,10 +84,22 @@ def test_the_city_has_inspections_permits_reports_and_a_change_feed(db):
     # One feed entry per record written, already numbered: the sequencer finds nothing to do.
     written = (Person.objects.count() + Residence.objects.count() + Property.objects.count() + Unit.objects.count()
                + Landlord.objects.count() + Submission.objects.count() + ResidencePermit.objects.count()
-               + Employment.objects.count())
+               + Employment.objects.count() + Stay.objects.count())
     assert ChangeLog.objects.exclude(object_type="persons.employer").count() == written
     assert not ChangeLog.objects.filter(seq__isnull=True).exists()
     top = ChangeLog.objects.order_by("-seq").values_list("seq", flat=True).first()
     changes_sequence()
     assert ChangeLog.objects.order_by("-seq").values_list("seq", flat=True).first() == top == ChangeLog.objects.count()
     assert ChangeLog.objects.filter(object_type="housing.residence", station_id__isnull=True).count() == 0
+
+
+def test_lodgings_have_guests_some_in_now_some_late_some_registered_residents(db):
+    _generate()
+    stays = Stay.objects.all()
+    assert stays.count() == 1000  # one per person
+    assert stays.staying().exists() and stays.filter(checked_out_at__isnull=False).exists()
+    assert stays.filter(is_late=True).exists() and stays.long().exists()
+    assert stays.filter(document_hash__in=Person.objects.values("document_hash")).exists()
+    for stay in stays.select_related("property").order_by("?")[:30]:
+        stay.full_clean()
+        assert stay.station_id == stay.property.station_id and stay.property.property_type in LODGING_TYPES

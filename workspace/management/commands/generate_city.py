@@ -41,7 +41,7 @@ from workspace.city_audit import AuditHistory, staff_per_station, station_staff
 CHUNK = 50_000
 TABLES = ["persons_person", "persons_employer", "persons_employment", "housing_landlord", "housing_property",
           "housing_unit", "housing_residence", "patrol_inspection", "patrol_residencepermit", "portal_submission",
-          "registry_changelog", "registry_auditevent"]
+          "registry_changelog", "registry_auditevent", "lodging_stay"]
 PROPERTY_TYPES = [("flat", 38), ("self_built", 27), ("group_rental", 8), ("dormitory", 5), ("owner_occupied", 20),
                   ("non_residential", 2)]
 RENTAL_TYPES = {"flat", "self_built", "group_rental"}
@@ -62,6 +62,11 @@ OWNER_SOURCES = {"landlord", "employer"}
 PERMIT_SHARE = 0.12  # of residents here at least six months: few migrants apply (PRODUCT.md)
 WAITING_REPORT_SHARE = 0.003
 DEADLINE_DAYS = 3
+# Why ended residences ended (most left the district; some moved within it).
+END_REASONS = ["left_district"] * 11 + ["moved_within"] * 6 + ["other"] * 2 + ["deceased"]
+LODGING_TYPES = [("hotel", 2), ("guesthouse", 5), ("homestay", 3)]
+PERSONS_PER_LODGING = 500
+GUEST_RESIDENT_SHARE = 0.05  # of registered persons, whose numbers some guests carry
 
 
 class Loader:
@@ -130,6 +135,7 @@ class Command(BaseCommand):
                 self.employers(max(persons // 200, 5))
                 self.landlords_and_properties(persons)
                 self.people_and_residences(persons)
+                self.lodgings_and_stays(persons)
                 if audit_days > 0:
                     self.audit_history(persons, audit_days, audit_events_per_person)
         finally:
@@ -360,7 +366,7 @@ class Command(BaseCommand):
         loader.table("housing_residence", ["id", "person_id", "unit_id", "station_id", "start_date", "end_date",
                                            "reason", "source", "status", "next_verification_due", "reported_on",
                                            "end_reported_on", "note", "created_by_id", "created_at", "updated_at",
-                                           "version", "registered_elsewhere"])
+                                           "version", "registered_elsewhere", "end_reason"])
         loader.table("persons_employment", ["id", "person_id", "employer_id", "job_title", "start_date", "end_date",
                                             "created_at"])
         loader.table("patrol_residencepermit", ["id", "person_id", "station_id", "number", "issued_on", "expires_on",
@@ -383,6 +389,7 @@ class Command(BaseCommand):
         props = self.properties
         # For the audit history: each station's persons who only ever lived there, and its current residences.
         self.local_persons = {station_id: [] for station_id in self.station_ids}
+        self.guest_numbers = []  # a few registered persons' numbers: some lodging guests are residents too
         self.current_residences = {station_id: [] for station_id in self.station_ids}
 
         def pick(units):
@@ -457,6 +464,8 @@ class Command(BaseCommand):
             residence_id += 1
             registered_at = props[earlier[1]][1] if earlier is not None else prop[1]
             self.current_residences[prop[1]].append(current_id)
+            if rng.random() < GUEST_RESIDENT_SHARE:
+                self.guest_numbers.append((number, name, full, initials))
             if earlier is None:
                 self.local_persons[prop[1]].append(person_id)
             loader.add("persons_person", (
@@ -465,7 +474,8 @@ class Command(BaseCommand):
                 now, 1))
             self.feed(loader, "persons.person", person_id, prop[1])
             for row in rows:
-                loader.add("housing_residence", (*row, row[3] != registered_at))
+                loader.add("housing_residence", (*row, row[3] != registered_at,
+                                                 rng.choice(END_REASONS) if row[8] == "ended" else ""))
                 self.feed(loader, "housing.residence", row[0], row[3], *props[
                     (earlier if row[0] != current_id else unit)[1]][3:5])
             if source in OWNER_SOURCES and start >= year_ago:
@@ -492,6 +502,68 @@ class Command(BaseCommand):
                 report("arrival", target, date, min(date + self.days(rng.randrange(0, 6)), today), "waiting", None,
                        newcomer, "work")
             person_id += 1
+        loader.finish()
+
+    def lodgings_and_stays(self, count):
+        """Small hotels, guesthouses and homestays (one per PERSONS_PER_LODGING persons) run by landlords, with
+        rooms, and ``count`` stays over the last year: most checked out, some in now, a few recorded late or
+        staying long; a fifth of the guests carry the number of a registered person."""
+        rng, now = self.rng, self.now
+        key, part = Person.document_key, Person.part_key
+        kinds = [k for k, _ in LODGING_TYPES]
+        cumulative = list(accumulate(w for _, w in LODGING_TYPES))
+        loader = Loader(self)
+        loader.table("housing_property", ["id", "registration_number", "address", "property_type", "community_id",
+                                          "station_id", "landlord_id", "employer_id", "agreement_signed_on",
+                                          "created_at", "updated_at", "version"])
+        loader.table("housing_unit", ["id", "property_id", "label", "capacity", "created_at", "version"])
+        loader.table("lodging_stay", ["id", "document_type", "document_country", "document_number", "document_hash",
+                                      "document_head_hash", "document_tail_hash", "name", "name_pinyin",
+                                      "name_initials", "room", "nights", "arrived_at", "checked_in_at", "is_late",
+                                      "checked_out_at", "anonymised_at", "created_at", "updated_at", "version",
+                                      "checked_in_by_id", "property_id", "station_id"])
+        loader.table("registry_changelog", self.feed_columns)
+        property_id, unit_id = self.next_id("housing_property"), self.next_id("housing_unit")
+        landlord_count = self.next_id("housing_landlord") - self.first_landlord
+        lodgings = []  # (id, station id, landlord id, rooms)
+        for n in range(max(count // PERSONS_PER_LODGING, 2)):
+            community_id, station_id = self.communities[(n * 7) % len(self.communities)]
+            kind = rng.choices(kinds, cum_weights=cumulative)[0]
+            landlord = self.first_landlord + rng.randrange(landlord_count)
+            loader.add("housing_property", (property_id, f"{station_id:03d}-L{property_id:06d}",
+                                            f"旅馆街{n // 20 + 1}号{n % 20 + 1}栋", kind, community_id, station_id,
+                                            landlord, None, self.today - self.days(rng.randrange(30, 900)), now, now,
+                                            1))
+            self.feed(loader, "housing.property", property_id, station_id, landlord)
+            rooms = [f"{floor}{room:02d}" for floor in range(1, 4) for room in range(1, rng.randrange(3, 9))]
+            for label in rooms:
+                loader.add("housing_unit", (unit_id, property_id, label, 2, now, 1))
+                self.feed(loader, "housing.unit", unit_id, station_id, landlord)
+                unit_id += 1
+            lodgings.append((property_id, station_id, landlord, rooms))
+            property_id += 1
+        stay_id = self.next_id("lodging_stay")
+        year = 365 * 24 * 3600
+        for _ in range(count):
+            lodging_id, station_id, landlord, rooms = rng.choice(lodgings)
+            if self.guest_numbers and rng.random() < 0.2:
+                number, name, full, initials = rng.choice(self.guest_numbers)
+            else:
+                sex = "M" if rng.random() < 0.6 else "F"
+                number = self.resident_id(datetime.date(1960, 1, 1) + self.days(rng.randrange(365 * 45)), sex)
+                name, full, initials = self.name()
+            arrived = now - datetime.timedelta(seconds=rng.randrange(year))
+            nights = rng.choice([1, 1, 1, 2, 2, 3, 4, 7]) if rng.random() > 0.01 else rng.randrange(31, 90)
+            late = rng.random() < 0.03
+            checked_in = arrived + datetime.timedelta(minutes=rng.randrange(61, 600) if late else rng.randrange(0, 30))
+            left = arrived + self.days(nights)
+            out = left if left < now else None
+            loader.add("lodging_stay", (
+                stay_id, "resident_id", "", encrypt(number), key("resident_id", number), part("head", number[:6]),
+                part("tail", number[-4:]), name, full, initials, rng.choice(rooms), nights, arrived,
+                min(checked_in, now), late, out, None, now, now, 1, None, lodging_id, station_id))
+            self.feed(loader, "lodging.stay", stay_id, station_id, landlord)
+            stay_id += 1
         loader.finish()
 
     def audit_history(self, persons, days, events_per_person):
