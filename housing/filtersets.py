@@ -20,6 +20,7 @@ from .models import (
     Property,
     PropertyTypeChoices,
     Residence,
+    ResidenceEndReasonChoices,
     ResidenceStatusChoices,
     Unit,
 )
@@ -121,13 +122,30 @@ class LandlordFilterSet(RegistryFilterSet):
         return person_search(queryset, value[:50])
 
 
-class ResidenceFilterSet(RegistryFilterSet):
+NOT_RECORDED = "none"  # the end_reason filter's value for departures whose reason nobody asked
+
+
+def _end_reason_filter():
+    return django_filters.ChoiceFilter(
+        label=_("Reason for moving out"), method="filter_end_reason",
+        choices=[*ResidenceEndReasonChoices.choices, (NOT_RECORDED, _("Not recorded"))])
+
+
+class EndReasonFilterMixin:
+    def filter_end_reason(self, queryset, name, value):
+        if value == NOT_RECORDED:
+            return queryset.filter(status=ResidenceStatusChoices.ENDED, end_reason="")
+        return queryset.filter(end_reason=value)
+
+
+class ResidenceFilterSet(EndReasonFilterMixin, RegistryFilterSet):
     """Residences by person, unit, property, status and verification due date."""
 
     person = django_filters.ModelChoiceFilter(queryset=choices_in_scope(Person))
     unit = django_filters.ModelChoiceFilter(queryset=choices_in_scope(Unit))
     property = django_filters.ModelChoiceFilter(field_name="unit__property", queryset=choices_in_scope(Property))
     due_before = django_filters.DateFilter(field_name="next_verification_due", lookup_expr="lte")
+    end_reason = _end_reason_filter()
     ordering = django_filters.OrderingFilter(fields=(("start_date", "start_date"),
                                                      ("next_verification_due", "due")))
 
@@ -136,7 +154,7 @@ class ResidenceFilterSet(RegistryFilterSet):
         fields = ["person", "unit", "status", "source"]
 
 
-class ResidenceListFilterSet(RegistryFilterSet):
+class ResidenceListFilterSet(EndReasonFilterMixin, RegistryFilterSet):
     """The residences page, which every residents figure of the dashboards links to with the same filter:
     the station, current or one status, a window of the next verification's due date, and of the move-in or
     move-out date (a month's arrivals and departures)."""
@@ -153,6 +171,8 @@ class ResidenceListFilterSet(RegistryFilterSet):
     moved_in_until = django_filters.DateFilter(label=_("Moved in until"), field_name="start_date", lookup_expr="lte")
     moved_out_from = django_filters.DateFilter(label=_("Moved out from"), field_name="end_date", lookup_expr="gte")
     moved_out_until = django_filters.DateFilter(label=_("Moved out until"), field_name="end_date", lookup_expr="lte")
+    # ... and their departures by reason.
+    end_reason = _end_reason_filter()
     ordering = django_filters.OrderingFilter(fields=(("next_verification_due", "due"), ("start_date", "start")),
                                              field_labels={"next_verification_due": _("Verification due"),
                                                            "start_date": _("Moved in")})
@@ -160,7 +180,7 @@ class ResidenceListFilterSet(RegistryFilterSet):
     class Meta:
         model = Residence
         fields = ["station", "current", "status", "due_from", "due_until", "moved_in_from", "moved_in_until",
-                  "moved_out_from", "moved_out_until"]
+                  "moved_out_from", "moved_out_until", "end_reason"]
 
     def filter_current(self, queryset, name, value):
         return queryset.filter(status__in=CURRENT_RESIDENCE_STATUSES) if value else queryset

@@ -257,7 +257,7 @@ class ResidenceListView(StaffPageMixin, ScopedListView):
 
     def get_base_queryset(self):
         return (Residence.objects.select_related("person", "unit__property")
-                .only("id", "status", "start_date", "end_date", "next_verification_due", "person__id", "person__name",
-                      "person__document_number", "person__document_type", "unit__label", "unit__property__id",
-                      "unit__property__address")
+                .only("id", "status", "start_date", "end_date", "end_reason", "next_verification_due", "person__id",
+                      "person__name", "person__document_number", "person__document_type", "unit__label",
+                      "unit__property__id", "unit__property__address")
                 .order_by("next_verification_due", "id"))

@@ -24,7 +24,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
-from housing.models import Property, Residence
+from housing.models import Property, Residence, ResidenceEndReasonChoices, ResidenceStatusChoices
 from patrol.models import Inspection, PropertyRating, ResidencePermit, VerificationRequest, Visit
 from portal.models import Submission
 from registry.models import AuditAction, AuditEvent
@@ -179,6 +179,19 @@ def moves_by_month(station_ids, *, period: Period) -> list[dict]:
             for month in period.months()]
 
 
+NOT_RECORDED = "none"  # departures whose reason nobody asked (an owner's report, a visit, older ones)
+
+
+def departures_by_reason(station_ids, *, period: Period) -> dict[str, int]:
+    """Registrations ended (moved out) in the period, all stations summed, by reason: every reason, then
+    ``NOT_RECORDED``, zeros included. One grouped query over the same rows as the monthly departures."""
+    counted = dict(Residence.objects.filter(station_id__in=station_ids, status=ResidenceStatusChoices.ENDED,
+                                            end_date__gte=period.since, end_date__lte=period.until)
+                   .values("end_reason").annotate(n=Count("id")).order_by().values_list("end_reason", "n"))
+    return {**{reason: counted.get(reason, 0) for reason in ResidenceEndReasonChoices.values},
+            NOT_RECORDED: counted.get("", 0)}
+
+
 def _by_month(counts: dict, month: datetime.date) -> int:
     # TruncMonth gives dates on PostgreSQL and SQLite alike for a DateField.
     return counts.get(month, 0)
@@ -217,12 +230,13 @@ class Dashboard:
     months: list[dict]
     overdue_months: list[dict]
     counted_at: datetime.datetime
+    departures: dict = field(default_factory=dict)  # moved out in the period, by reason
     cached: bool = False
 
 
 def _cache_key(station_ids: list[int], today: datetime.date, period: Period) -> str:
     digest = hashlib.sha256(",".join(map(str, sorted(station_ids))).encode()).hexdigest()[:32]
-    return f"dashboard:v2:{today.isoformat()}:{period.since.isoformat()}:{period.until.isoformat()}:{digest}"
+    return f"dashboard:v3:{today.isoformat()}:{period.since.isoformat()}:{period.until.isoformat()}:{digest}"
 
 
 def dashboard(station_ids, *, today: datetime.date | None = None, period: Period | None = None,
@@ -245,7 +259,8 @@ def dashboard(station_ids, *, today: datetime.date | None = None, period: Period
             return found
     result = Dashboard(figures=station_figures(ids, today=today, period=period),
                        months=moves_by_month(ids, period=period),
-                       overdue_months=overdue_by_month(ids, period=period, today=today), counted_at=timezone.now())
+                       overdue_months=overdue_by_month(ids, period=period, today=today), counted_at=timezone.now(),
+                       departures=departures_by_reason(ids, period=period))
     if seconds > 0:
         cache.set(key, result, seconds)
     return result

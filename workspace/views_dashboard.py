@@ -13,12 +13,13 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
+from housing.models import ResidenceEndReasonChoices
 from oversight.models import AccessFlag, FlagStatusChoices
 from registry.forms import BootstrapFormMixin, DateInput
 from registry.models import Station
 from registry.scoping import scope_for
 
-from .dashboards import Period, StationFigures, dashboard, staff_workload, waiting_cutoff
+from .dashboards import NOT_RECORDED, Period, StationFigures, dashboard, staff_workload, waiting_cutoff
 
 CHART_STEP = 40  # SVG units per month
 CHART_BASE = 130  # the bars' baseline; month labels sit below it
@@ -121,6 +122,10 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
         months = [dict(month, arrivals_url=month_link(chosen or "", month["first"], month["last"], "moved_in"),
                        departures_url=month_link(chosen or "", month["first"], month["last"], "moved_out"))
                   for month in counted.months]
+        reasons = {**dict(ResidenceEndReasonChoices.choices), NOT_RECORDED: _("Not recorded")}
+        departures = [{"reason": reason, "label": reasons[reason], "count": count,
+                       "url": departures_link(chosen or "", period, reason)}
+                      for reason, count in counted.departures.items()]
         keep = {"station": chosen} if chosen else {}
         return render(request, "dashboard.html", {
             "period_form": form, "period": period, "since": period.since, "until": period.until,
@@ -132,7 +137,8 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "station": stations[0] if len(stations) == 1 else None,
             "moves_chart": _bars(months, ("arrivals", "departures")),
             "overdue_chart": _bars([dict(month) for month in counted.overdue_months], ("overdue",)),
-            "star_rows": star_rows, "chart_base": CHART_BASE,
+            "star_rows": star_rows, "chart_base": CHART_BASE, "departures": departures,
+            "departures_total": sum(row["count"] for row in departures),
             "can_choose": len(stations) > 1 or bool(chosen),
             "counted_at": counted.counted_at, "cached": counted.cached, "chosen": chosen or "",
             "links": links,
@@ -176,3 +182,10 @@ def month_link(station: str, first: datetime.date, last: datetime.date, column: 
     """The residences that moved in (``column`` "moved_in") or out ("moved_out") between these days."""
     query = {"station": station} if station else {}
     return f"{reverse('residences:list')}?{urlencode({**query, f'{column}_from': first, f'{column}_until': last})}"
+
+
+def departures_link(station: str, period: Period, reason: str) -> str:
+    """The residences that moved out in the period for ``reason`` (``NOT_RECORDED``: none was asked)."""
+    query = {"station": station} if station else {}
+    query |= {"moved_out_from": period.since, "moved_out_until": period.until, "end_reason": reason}
+    return f"{reverse('residences:list')}?{urlencode(query)}"
