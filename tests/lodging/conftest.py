@@ -15,4 +15,5 @@ def guesthouse_a(landlord_a, community_a):
 
 @pytest.fixture
 def guesthouse_b(landlord_b, community_b):
-    return PropertyFactory(property_type="homestay", landlord=landlord_b, community=community_b, address="和平街3号 民宿")
+    return PropertyFactory(property_type="homestay", landlord=landlord_b, community=community_b,
+                           address="和平街3号 民宿")

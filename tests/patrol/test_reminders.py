@@ -125,12 +125,12 @@ def test_reminders_cost_the_same_queries_for_two_or_twenty_items_of_each_kind(co
                 ask_to_confirm(prop, day - days(8))
                 make_permit(prop, f"JZ-{day}-{i}", day + days(30))
                 RatingAppeal.objects.create(property=prop, component="inspection", comment="x", created_by=owner.user)
-        with at(day, hour=12), django_assert_max_num_queries(21) as queries:
+        with at(day, hour=12), django_assert_max_num_queries(22) as queries:
             sent = reminders_send(today=day)
         # Reports: the station's two reviewers; confirmations: each owner; permits and appeals: the officer;
-        # no access flag waits (oversight's digest: tests/oversight).
+        # no access flag waits (oversight's digest: tests/oversight), no lodging guest stays long (tests/lodging).
         assert sent == {"submissions_waiting": 2, "confirmations_late": count, "permits_expiring": 1,
-                        "appeals_waiting": 1, "access_flags_waiting": 0}
+                        "appeals_waiting": 1, "access_flags_waiting": 0, "long_stays": 0}
         return len(queries)
 
     assert run(2, DAY) == run(20, DAY + days(1))

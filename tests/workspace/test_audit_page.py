@@ -85,6 +85,10 @@ def test_another_districts_supervisor_staff_and_landlords_read_nothing(client, t
     person_a, _ = trail
     assert client.get(URL, {"person": person_a.pk}).context["rows"] == []
     assert not {row["id"] for row in token_client(other).get("/api/v1/audit-events/").json()["results"]} & theirs
+    exported = client.get("/audit/events.csv")
+    lines = b"".join(exported.streaming_content).decode("utf-8-sig").splitlines()
+    assert exported.status_code == 200 and person_a.name not in "\n".join(lines)
+    assert not [line for line in lines[1:] if "persons.person" in line or "查看" in line and "other_sup" not in line]
     for user in (staff_a, make_user(RoleChoices.LANDLORD, username="a_landlord")):
         client.force_login(user)
         assert client.get(URL).status_code == 403
