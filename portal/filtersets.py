@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from housing.models import Property
 from registry.filtersets import RegistryFilterSet, choices_in_scope
 from registry.models import Station
 
@@ -26,6 +27,9 @@ class SubmissionFilterSet(RegistryFilterSet):
         widget=forms.DateInput(attrs={"type": "date"}))
     # The dashboards' reports figures link here with these: the station, and the period the reports were made in.
     station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=choices_in_scope(Station))
+    # A property's reports (the choices are the caller's properties: another's is refused).
+    property = django_filters.ModelChoiceFilter(label=_("Property"),
+                                                queryset=choices_in_scope(Property.objects.order_by("address")))
     reported_from = django_filters.DateFilter(label=_("Reported from"), field_name="reported_on", lookup_expr="gte",
                                               widget=forms.DateInput(attrs={"type": "date"}))
     reported_until = django_filters.DateFilter(label=_("Reported until"), field_name="reported_on",
@@ -47,4 +51,5 @@ class SubmissionFilterSet(RegistryFilterSet):
 
     class Meta:
         model = Submission
-        fields = ["kind", "status", "is_late", "submitted_before", "station", "reported_from", "reported_until"]
+        fields = ["kind", "status", "is_late", "submitted_before", "station", "reported_from", "reported_until",
+                  "property"]

@@ -261,6 +261,23 @@ def submission_reject(*, submission: Submission, actor, reason: str,
     return submission
 
 
+@transaction.atomic
+def submissions_reject(*, submissions, actor, reason: str) -> list[Submission]:
+    """Reject several at once with one reason, by the rules of ``submission_reject``: all of them or, if any
+    cannot be rejected (decided meanwhile), none; the ValidationError then names each that could not (its
+    ``params["refused"]``: the submissions). Each owner is told with the reason, as for one."""
+    if not (reason or "").strip():
+        raise ValidationError({"rejection_reason": _("Reason for rejection: this field is required.")})
+    locked = list(Submission.objects.select_for_update().filter(pk__in=[s.pk for s in submissions])
+                  .select_related("residence__person").order_by("created_at", "id"))
+    refused = [s for s in locked if s.status != SubmissionStatusChoices.WAITING]
+    if refused:
+        raise ValidationError(
+            _("Nothing was rejected: %(count)d of the reports selected can no longer be rejected (already "
+              "decided or withdrawn).") % {"count": len(refused)}, code="decided", params={"refused": refused})
+    return [submission_reject(submission=submission, actor=actor, reason=reason) for submission in locked]
+
+
 def submissions_approve(*, submissions, actor) -> tuple[list[Submission], list[tuple[Submission, str]]]:
     """Approve several at once; each on its own, so one that fails leaves the others approved."""
     approved, failed = [], []

@@ -28,7 +28,10 @@ from .services import (
     submission_identity_checks,
     submission_reject,
     submissions_approve,
+    submissions_reject,
 )
+
+PROPERTY_OPTIONS = 300
 
 
 class ReviewPermissionMixin:
@@ -49,8 +52,10 @@ class SubmissionQueueView(StaffPageMixin, ReviewPermissionMixin, ScopedListView)
     filterset_class = SubmissionFilterSet
 
     def get_base_queryset(self):
+        # The submitter is shown as the property's owner (landlord or employer) and the property, not a user name.
         return Submission.objects.select_related(
-            "property__community", "unit", "residence__person", "submitted_by").order_by("created_at", "id")
+            "property__community", "property__landlord", "property__employer", "unit", "residence__person",
+        ).order_by("created_at", "id")
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -75,6 +80,14 @@ class SubmissionQueueView(StaffPageMixin, ReviewPermissionMixin, ScopedListView)
         chosen = getattr(self.filterset.form, "cleaned_data", {})
         context["narrowed"] = {name: chosen.get(name) for name in ("station", "reported_from", "reported_until")
                                if chosen.get(name)}
+        # The property select offers the properties with a report waiting (not every property in scope), and the
+        # one chosen; one query.
+        waiting = (Submission.objects.visible_to(self.request.user).waiting().order_by()
+                   .values_list("property_id", "property__address").distinct()[:PROPERTY_OPTIONS])
+        options = sorted(set(waiting), key=lambda option: (option[1], option[0]))
+        if chosen.get("property") and chosen["property"].pk not in {pk for pk, _address in options}:
+            options.insert(0, (chosen["property"].pk, chosen["property"].address))
+        context["property_options"] = options
         return context
 
 
@@ -136,6 +149,36 @@ class SubmissionBulkApproveView(ReviewPermissionMixin, ScopedMixin, View):
             messages.error(request, _("Not approved: %(what)s (%(date)s): %(reason)s") % {
                 "what": submission.get_kind_display(), "date": submission.date, "reason": reason})
         return redirect("review:queue")
+
+
+class SubmissionBulkRejectView(ReviewPermissionMixin, ScopedMixin, View):
+    """Reject the selected reports with one reason: all of them, or none and which could not be."""
+
+    def post(self, request):
+        ids = [int(i) for i in request.POST.getlist("selected") if i.isdigit()]
+        submissions = list(Submission.objects.visible_to(request.user).filter(pk__in=ids))
+        form = RejectForm(request.POST)
+        if not submissions:
+            messages.warning(request, _("Select at least one report to reject."))
+        elif not form.is_valid():
+            messages.error(request, _("Not rejected: %(reason)s") % {
+                "reason": " ".join(" ".join(errors) for errors in form.errors.values())})
+        else:
+            try:
+                rejected = submissions_reject(submissions=submissions, actor=request.user,
+                                              reason=form.cleaned_data["rejection_reason"])
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+                for submission in (exc.params or {}).get("refused", []):
+                    messages.error(request, _("Cannot be rejected: %(what)s (%(date)s), %(status)s") % {
+                        "what": submission.get_kind_display(), "date": submission.date,
+                        "status": submission.get_status_display()})
+            else:
+                messages.success(request, ngettext(
+                    "%(count)d report rejected; each sender sees your reason.",
+                    "%(count)d reports rejected; each sender sees your reason.", len(rejected)) % {
+                    "count": len(rejected)})
+        return redirect(SubmissionDecideView.back(self))
 
 
 class AppealListView(ScopedListView):
