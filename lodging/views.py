@@ -33,6 +33,7 @@ class LedgerView(StaffPageMixin, ScopedListView):
         context["lodging"] = getattr(form, "cleaned_data", {}).get("property")
         context["property_choices"] = [(p.pk, p.address) for p in context["lodgings"]]
         context["now"] = timezone.now()
+        context["today_iso"] = timezone.localdate().isoformat()
         context["long_count"] = Stay.objects.visible_to(self.request.user).long().count()
         context["long_days"] = settings.REGISTRY["LODGING_LONG_STAY_DAYS"]
         return context

@@ -175,3 +175,15 @@ def test_stays_are_in_the_change_feed_and_the_export(client, staff_a, stays):
     assert answer.status_code == 200
     text = b"".join(answer.streaming_content).decode("utf-8-sig")
     assert "张三" in text and "李四" in text and "和平街" not in text and ID_1 not in text
+
+
+def test_todays_guests_are_those_in_at_some_time_today(client, staff_a, stays, landlord_a, guesthouse_a):
+    yesterday = timezone.now() - datetime.timedelta(days=1, hours=2)
+    left_yesterday = stay_check_in(lodging=guesthouse_a, actor=landlord_a.user, document_type="resident_id",
+                                   document_number=ID_2, name="王五", room="101", nights=1, arrived_at=yesterday)
+    stay_check_out(stay=left_yesterday, at=yesterday + datetime.timedelta(hours=3))
+    client.force_login(staff_a)
+    today = timezone.localdate().isoformat()
+    page = client.get("/lodging/", {"day": today})
+    assert {s.pk for s in page.context["page_obj"].object_list} == {stays[0].pk, stays[1].pk}
+    assert f"?day={today}" in page.content.decode()
