@@ -74,11 +74,13 @@ def test_the_old_move_notes_become_the_unit_moved_to(community_a):
     new = ResidenceFactory(person=old.person, unit__property__community=community_a,
                            start_date=TODAY - datetime.timedelta(days=5))
     english = ResidenceFactory(unit__property__community=community_a, status="ended",
-                               start_date=TODAY - datetime.timedelta(days=90), end_date=TODAY - datetime.timedelta(days=4))
+                               start_date=TODAY - datetime.timedelta(days=90),
+                               end_date=TODAY - datetime.timedelta(days=4))
     english_next = ResidenceFactory(person=english.person, unit__property__community=community_a,
                                     start_date=TODAY - datetime.timedelta(days=4))
     orphan = ResidenceFactory(unit__property__community=community_a, status="ended",
-                              start_date=TODAY - datetime.timedelta(days=90), end_date=TODAY - datetime.timedelta(days=3))
+                              start_date=TODAY - datetime.timedelta(days=90),
+                              end_date=TODAY - datetime.timedelta(days=3))
     Residence.objects.filter(pk=old.pk).update(note=f"退租\n已迁至 {new.unit}")
     Residence.objects.filter(pk=english.pk).update(note=f"Moved to {english_next.unit}")
     Residence.objects.filter(pk=orphan.pk).update(note="已迁至 某处")

@@ -45,7 +45,8 @@ def test_supervisor_and_landlord_may_not_change_registrations(client, supervisor
 def test_deregister_ends_the_residence_and_returns_to_the_person(client, staff_a, residence_a):
     client.force_login(staff_a)
     response = client.post(reverse("residences:end", args=[residence_a.pk]),
-                           {"end_date": TODAY.isoformat(), "end_reason": "left_district", "note": "退租", "version": residence_a.version})
+                           {"end_date": TODAY.isoformat(), "end_reason": "left_district", "note": "退租",
+                            "version": residence_a.version})
     assert response.status_code == 302
     assert response["Location"] == reverse("persons:person_detail", args=[residence_a.person_id])
     residence_a.refresh_from_db()

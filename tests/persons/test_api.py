@@ -117,9 +117,10 @@ def test_landlord_cannot_use_staff_person_endpoints(db, unit_a):
 def test_residence_end_with_stale_version_is_412_and_changes_nothing(api, unit_a):
     residence = ResidenceFactory(unit=unit_a, start_date=TODAY - datetime.timedelta(days=9))
     url = f"/api/v1/residences/{residence.pk}/end/"
-    stale = api.post(url, {"end_date": TODAY.isoformat(), "end_reason": "other", "version": residence.version + 1}, format="json")
+    ending = {"end_date": TODAY.isoformat(), "end_reason": "other"}
+    stale = api.post(url, {**ending, "version": residence.version + 1}, format="json")
     assert stale.status_code == 412
-    ok = api.post(url, {"end_date": TODAY.isoformat(), "end_reason": "other", "version": residence.version}, format="json")
+    ok = api.post(url, {**ending, "version": residence.version}, format="json")
     assert ok.status_code == 200 and ok.json()["status"] == "ended"
 
 

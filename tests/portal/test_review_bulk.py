@@ -150,4 +150,4 @@ def test_queue_query_count_does_not_grow_with_rows_of_several_owners(client, sta
     with CaptureQueriesContext(connection) as large:
         response = client.get(QUEUE)
     assert len(response.context["rows"]) == 14
-    assert len(large.captured_queries) == len(small.captured_queries), "\n".join(q["sql"][:150] for q in large.captured_queries)
+    assert len(large.captured_queries) == len(small.captured_queries)
