@@ -191,10 +191,43 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
-    # JIT compilation pays off for long analytical queries, not for a page's: its misestimates cost the
-    # persons list 149 ms and a common-surname search 8 ms at a million persons (docs/performance.md).
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+# Behind PgBouncer in transaction mode (docs/deployment.md, "PgBouncer") a server connection passes to another
+# client after every transaction: no server-side cursor may outlive one, and PgBouncer refuses the `options`
+# startup parameter, so jit=off is then the role's own default (ALTER ROLE ... SET jit = off).
+PGBOUNCER = env_bool("REGISTRY_PGBOUNCER", False)
+
+
+def postgres_options(database: dict, *, pgbouncer: bool) -> dict:
+    """A PostgreSQL alias's settings, direct or through PgBouncer in transaction mode."""
+    options = database.setdefault("OPTIONS", {})
+    if pgbouncer:
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
+        options.pop("options", None)
+    else:
+        # JIT compilation pays off for long analytical queries, not for a page's: its misestimates cost the
+        # persons list 149 ms and a common-surname search 8 ms at a million persons (docs/performance.md).
+        options["options"] = "-c jit=off"
+    return database
+
+
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    postgres_options(DATABASES["default"], pgbouncer=PGBOUNCER)
+# A streaming replica for the pages that opt in (registry/db_router.py): dashboards, exports, the audit pages
+# and lists. Writes, and reads of a user who wrote in the last seconds, stay on the primary.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = postgres_options(dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True,
+    ), pgbouncer=PGBOUNCER)
+    if not DATABASES["replica"]["ENGINE"].startswith("django.db.backends.postgresql"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a PostgreSQL URL (a streaming standby)")
+    # A replica that does not answer is skipped after this long, not waited for.
+    DATABASES["replica"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2))
+    # In tests the replica reads the test database (a standby replicates the whole cluster, it included).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["registry.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A roster comparison of a large dormitory posts one checkbox per change (Django's default is 1000 fields).
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 10_000)
@@ -540,7 +573,16 @@ REGISTRY = {
     # API tokens: the expiry offered at creation, and the longest allowed.
     "TOKEN_DAYS_DEFAULT": env_int("REGISTRY_TOKEN_DAYS_DEFAULT", 90),
     "TOKEN_DAYS_MAX": min(365, env_int("REGISTRY_TOKEN_DAYS_MAX", 365)),
+    # The streaming replica (DATABASE_REPLICA_URL; registry/db_router.py): a user reads from the primary this
+    # long after a write of theirs; a replica further behind than this is skipped; its lag is measured this often.
+    "REPLICA_READ_YOUR_WRITES_SECONDS": env_int("REGISTRY_REPLICA_READ_YOUR_WRITES_SECONDS", 5),
+    "REPLICA_MAX_LAG_SECONDS": env_int("REGISTRY_REPLICA_MAX_LAG_SECONDS", 2),
+    "REPLICA_PROBE_SECONDS": env_int("REGISTRY_REPLICA_PROBE_SECONDS", 2),
 }
+if DATABASE_REPLICA_URL:
+    # Notes each write request's user, for read-your-writes (after AuthenticationMiddleware: it needs the user).
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                      "registry.db_router.ReplicaWriteMarkerMiddleware")
 
 # The audit trail's own stream: every sealed event as a JSON line (registry/audit_chain.py), for an off-host
 # collector; a file (default var/audit.jsonl, 0600) or "-" for standard output. Never mixed into the app log.
