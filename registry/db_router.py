@@ -270,12 +270,20 @@ class ReplicaReadsMixin:
 
 # --- the router ----------------------------------------------------------------------------------------
 
-class ReplicaRouter:
-    """``DATABASE_ROUTERS`` entry, installed with DATABASE_REPLICA_URL."""
+def connect_replica() -> None:
+    """Make sure the connection a page will use is alive now: the probe may be seconds old."""
+    replica = connections[REPLICA]
+    replica.close_if_health_check_failed()
+    replica.ensure_connection()
 
-    def __init__(self, probe: ReplicaProbe | None = None, wrote_recently=wrote_recently):
+
+class ReplicaRouter:
+    """``DATABASE_ROUTERS`` entry, installed with DATABASE_REPLICA_URL. Its collaborators can be replaced (tests)."""
+
+    def __init__(self, probe: ReplicaProbe | None = None, wrote_recently=wrote_recently,
+                 configured=replica_configured, connect=connect_replica):
         self._probe = probe
-        self.wrote_recently = wrote_recently
+        self.wrote_recently, self.configured, self.connect = wrote_recently, configured, connect
 
     @property
     def probe(self) -> ReplicaProbe:
@@ -283,7 +291,7 @@ class ReplicaRouter:
 
     def db_for_read(self, model, **hints):
         scope = _scope.get()
-        if scope is None or not replica_configured() or model._meta.app_label in PRIMARY_ONLY_APPS:
+        if scope is None or not self.configured() or model._meta.app_label in PRIMARY_ONLY_APPS:
             return DEFAULT_DB_ALIAS
         if connections[DEFAULT_DB_ALIAS].in_atomic_block:
             return DEFAULT_DB_ALIAS
@@ -297,10 +305,7 @@ class ReplicaRouter:
         if not self.probe.health().usable:
             return DEFAULT_DB_ALIAS
         try:
-            # The probe may be seconds old: make sure the connection this page will use is alive now.
-            replica = connections[REPLICA]
-            replica.close_if_health_check_failed()
-            replica.ensure_connection()
+            self.connect()
         except Exception as exc:
             self.probe.mark_down(exc)
             return DEFAULT_DB_ALIAS

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.shortcuts import redirect
 from django.views.generic import CreateView, DetailView, ListView, UpdateView
 
+from .db_router import ReplicaReadsMixin
 from .extensions import ExtensionPoint
 from .forms import add_service_error
 from .scoping import get_object_for_user, scope_for
@@ -54,7 +55,9 @@ class ScopedMixin(LoginRequiredMixin, PermissionRequiredMixin):
         return self.get_base_queryset().visible_to(self.request.user)
 
 
-class ScopedListView(ScopedMixin, ListView):
+class ScopedListView(ReplicaReadsMixin, ScopedMixin, ListView):
+    """A list page; its GET may read from the replica (registry/db_router.py)."""
+
     paginate_by = 25
     filterset_class = None
 

@@ -19,6 +19,7 @@ from django.views import View
 from oversight.models import AccessFlag
 from persons.models import Person
 from registry import audit
+from registry.db_router import ReplicaReadsMixin
 from registry.forms import BootstrapFormMixin
 from registry.models import AuditAction, AuditEvent, Station
 from registry.scoping import oversees
@@ -30,8 +31,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_CHUNK = 2000
 
 
-class AuditReaderMixin(LoginRequiredMixin):
-    """Supervisors (the permission to read the trail) and administrators; everyone else 403."""
+class AuditReaderMixin(ReplicaReadsMixin, LoginRequiredMixin):
+    """Supervisors (the permission to read the trail) and administrators; everyone else 403. Reads may come
+    from the replica; the events recording that they read go to the primary."""
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not oversees(request.user, "registry.view_auditevent"):

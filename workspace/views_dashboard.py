@@ -15,6 +15,7 @@ from django.views import View
 
 from housing.models import ResidenceEndReasonChoices
 from oversight.models import AccessFlag, FlagStatusChoices
+from registry.db_router import ReplicaReadsMixin
 from registry.forms import BootstrapFormMixin, DateInput
 from registry.models import Station
 from registry.scoping import scope_for
@@ -83,7 +84,7 @@ def quick_periods(today: datetime.date) -> list[tuple[str, Period]]:
             (_("This year"), Period(today.replace(month=1, day=1), today))]
 
 
-class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class DashboardView(ReplicaReadsMixin, LoginRequiredMixin, PermissionRequiredMixin, View):
     """``/dashboard/``: the user's station, or their district's stations (``?station=`` opens one).
 
     ``?since=&until=`` choose the period of the figures that are about one (owners' reports, the monthly

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from persons.services import person_check_unmask
+from registry.db_router import ReplicaReadsMixin
 from registry.forms import BootstrapFormMixin
 from registry.scoping import scope_for
 
@@ -32,8 +33,10 @@ class ExportUnmaskForm(BootstrapFormMixin, forms.Form):
     )
 
 
-class ExportMixin(LoginRequiredMixin):
-    """Station staff, officers, supervisors and administrators who can see the list; portal users get 403."""
+class ExportMixin(ReplicaReadsMixin, LoginRequiredMixin):
+    """Station staff, officers, supervisors and administrators who can see the list; portal users get 403.
+
+    GET reads from the replica when there is one; the unmasking POST (a password check) from the primary."""
 
     def dispatch(self, request, *args, **kwargs):
         self.kind = export_kinds().get(kwargs["kind"])
