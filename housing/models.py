@@ -61,6 +61,14 @@ class ResidenceEndReasonChoices(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class ResidenceEndedViaChoices(models.TextChoices):
+    """Who found that a registration ended, when it was not the station's desk: shown in the reader's language
+    (templates/residences/_end_reason.html), never written into the note in the writer's."""
+
+    OWNER = "owner", _("Reported by the owner")
+    VISIT = "visit", _("Found gone on a visit")
+
+
 # Where a person lives now: one such residence per person at most (``residence_one_current_per_person``).
 CURRENT_RESIDENCE_STATUSES = (ResidenceStatusChoices.ACTIVE.value, ResidenceStatusChoices.UNCONFIRMED.value)
 
@@ -298,6 +306,8 @@ class Residence(models.Model):
     # so the person page says it in the reader's (templates/residences/_end_reason.html).
     moved_to = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                  editable=False, verbose_name=_("moved to"))
+    ended_via = models.CharField(_("ended through"), max_length=8, blank=True, editable=False,
+                                 choices=ResidenceEndedViaChoices.choices)
     note = models.TextField(_("note"), blank=True, validators=[VisibleTextValidator(_("note"))])
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", editable=False)

@@ -78,7 +78,7 @@ def residence_check_end(*, residence: Residence, end_date: datetime.date, end_re
 @transaction.atomic
 def residence_end(*, residence: Residence, end_date: datetime.date, note: str = "", end_reason: str = "",
                   moved_to: Unit | None = None, expected_version: int | None = None,
-                  reported_on: datetime.date | None = None) -> Residence:
+                  reported_on: datetime.date | None = None, ended_via: str = "") -> Residence:
     """Deregister: the person moved out on ``end_date``, for ``end_reason`` (a ``ResidenceEndReasonChoices``;
     the desk and the API ask it, an owner's report or a visit does not know it). History is kept; nothing is
     deleted."""
@@ -87,12 +87,13 @@ def residence_end(*, residence: Residence, end_date: datetime.date, note: str = 
     residence.end_date = end_date
     residence.end_reason = end_reason
     residence.moved_to = moved_to
+    residence.ended_via = ended_via
     residence.end_reported_on = reported_on or timezone.localdate()
     residence.next_verification_due = None
     if note:
         residence.note = f"{residence.note}\n{note}".strip()
     versioned_save(residence, expected_version=expected_version,
-                   fields=["status", "end_date", "end_reason", "moved_to", "end_reported_on",
+                   fields=["status", "end_date", "end_reason", "moved_to", "ended_via", "end_reported_on",
                            "next_verification_due", "note"])
     property_inputs_changed(residence.unit.property_id)
     return residence

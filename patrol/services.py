@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 
 from housing.extensions import property_inputs_changed
 from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
-from housing.models import Property, Residence, ResidenceStatusChoices
+from housing.models import Property, Residence, ResidenceEndedViaChoices, ResidenceStatusChoices
 from housing.rules import next_verification_due
 from housing.services import residence_end
 from registry.models import Notification
@@ -89,7 +89,7 @@ def visit_record(*, prop: Property, visited_on: datetime.date, actor, outcomes: 
             residence.next_verification_due = next_due
             versioned_save(residence, expected_version=None, fields=["status", "next_verification_due"])
         elif outcome == VisitOutcomeChoices.MOVED_OUT:
-            residence_end(residence=residence, end_date=moved_out_on, note=_("Moved out (found on a visit)"))
+            residence_end(residence=residence, end_date=moved_out_on, ended_via=ResidenceEndedViaChoices.VISIT)
         else:
             residence.status = ResidenceStatusChoices.UNCONFIRMED
             versioned_save(residence, expected_version=None, fields=["status"])

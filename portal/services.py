@@ -16,7 +16,14 @@ from django.utils.translation import gettext as _
 
 from housing.extensions import property_inputs_changed
 from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
-from housing.models import Property, Residence, ResidenceSourceChoices, ResidenceStatusChoices, Unit
+from housing.models import (
+    Property,
+    Residence,
+    ResidenceEndedViaChoices,
+    ResidenceSourceChoices,
+    ResidenceStatusChoices,
+    Unit,
+)
 from housing.rules import next_verification_due
 from housing.services import person_register, residence_end
 from patrol.models import PropertyRating, VerificationRequest, VerificationRequestKind
@@ -233,7 +240,7 @@ def submission_approve(*, submission: Submission, actor, expected_version: int |
     else:
         residence = Residence.objects.select_for_update().get(pk=submission.residence_id)
         residence_end(residence=residence, end_date=submission.date, reported_on=submission.reported_on,
-                      note=_("Moved out: reported by the owner on %(date)s") % {"date": submission.reported_on})
+                      ended_via=ResidenceEndedViaChoices.OWNER)
     submission.status = SubmissionStatusChoices.APPROVED
     submission.decided_by = actor
     submission.decided_at = timezone.now()

@@ -68,6 +68,7 @@ class ResidenceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Residence
         fields = ["id", "person", "person_name", "unit", "station", "start_date", "end_date", "end_reason", "moved_to",
+                  "ended_via",
                   "reason", "source", "status", "next_verification_due", "reported_on", "note", "version",
                   "created_at", "updated_at"]
         read_only_fields = fields
