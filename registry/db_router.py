@@ -124,7 +124,7 @@ def measure_replica(alias: str = REPLICA) -> ReplicaHealth:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_lsn()")
         (primary_lsn,) = cursor.fetchone()
-    replica.close_if_health_check_failed()  # a persistent connection to a stopped server is closed, not reused
+    connect_replica(alias)
     with replica.cursor() as cursor:
         cursor.execute(LAG_SQL, [primary_lsn])
         in_recovery, bytes_behind, replay_age = cursor.fetchone()
@@ -270,11 +270,14 @@ class ReplicaReadsMixin:
 
 # --- the router ----------------------------------------------------------------------------------------
 
-def connect_replica() -> None:
-    """Make sure the connection a page will use is alive now: the probe may be seconds old."""
-    replica = connections[REPLICA]
-    replica.close_if_health_check_failed()
+def connect_replica(alias: str = REPLICA) -> None:
+    """Make sure the connection a page will use is alive now: the probe may be seconds old, and a persistent
+    connection to a standby that was stopped meanwhile is dead (a new one is then refused: the caller falls back)."""
+    replica = connections[alias]
+    if replica.connection is not None and not replica.is_usable():
+        replica.close()
     replica.ensure_connection()
+    replica.health_check_done = True  # just checked: Django need not ask again in this request
 
 
 class ReplicaRouter:

@@ -1,0 +1,237 @@
+"""The replica router against a real streaming standby (issue 19, point 3; registry/db_router.py).
+
+``.ci/run`` starts a standby of its PostgreSQL with ``.ci/standby.sh`` (pg_basebackup through a replication slot)
+and runs the PostgreSQL pass with ``DATABASE_REPLICA_URL`` pointing at it. The standby replicates the whole
+cluster, so the test database pytest-django creates on the primary is there too (the replica alias is a test
+``MIRROR`` of default: same database name, the standby's host and port). The tests commit (``transaction=True``)
+and wait for the standby to replay the primary's position before they read.
+
+Skipped unless DATABASE_URL is PostgreSQL and DATABASE_REPLICA_URL is set; with ``CI`` set on PostgreSQL a
+missing replica is a failure, not a skip. Test-only knobs (set by .ci/standby.sh, read here only):
+
+* ``STANDBY_PGCTL``: pg_ctl for the standby without the action (``stop -m fast -w`` / ``start -w`` appended);
+* ``STANDBY_PSQL``: psql on the standby as a superuser, to pause and resume its replay.
+Without them the tests that need them are skipped (or fail under CI).
+"""
+
+import logging
+import os
+import shlex
+import subprocess
+import time
+
+import pytest
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router
+from django.test import Client
+from django.urls import reverse
+
+from housing.factories import PropertyFactory
+from housing.models import Property, PropertyTypeChoices
+from registry import db_router
+from registry.db_router import REPLICA, reads_from_replica
+from registry.factories import make_user
+from registry.roles import RoleChoices
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=[DEFAULT_DB_ALIAS, REPLICA])
+IN_CI = bool(os.environ.get("CI"))
+REPLAY_TIMEOUT = 30
+
+
+def _missing() -> str | None:
+    if connection.vendor != "postgresql":
+        return f"a PostgreSQL DATABASE_URL (the database is {connection.vendor})"
+    if REPLICA not in settings.DATABASES:
+        return "DATABASE_REPLICA_URL (a streaming standby of DATABASE_URL's server; .ci/standby.sh starts one)"
+    return None
+
+
+def _require(what: str, reason: str | None):
+    if reason is None:
+        return
+    message = f"{what}: needs {reason}"
+    if IN_CI and connection.vendor == "postgresql":
+        pytest.fail(message + " (CI is set: the PostgreSQL pass must run these tests)")
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _standby():
+    _require("replica tests", _missing())
+    db_router.probe.reset()
+    yield
+    db_router.probe.reset()
+
+
+def _command(name: str) -> list[str]:
+    value = os.environ.get(name, "")
+    _require("this test", None if value else f"{name} (set by .ci/standby.sh)")
+    return shlex.split(value)
+
+
+def wait_for_replay(timeout: float = REPLAY_TIMEOUT) -> float:
+    """Poll until the standby has replayed the primary's current WAL position; how long that took."""
+    started = time.monotonic()
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()")
+        (target,) = cursor.fetchone()
+    while True:
+        with connections[REPLICA].cursor() as cursor:
+            cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target])
+            if cursor.fetchone()[0]:
+                return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"the standby did not replay up to {target} in {timeout} s")
+        time.sleep(0.02)
+
+
+def server_of(alias: str) -> tuple[bool, int]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT pg_is_in_recovery(), inet_server_port()")
+        return cursor.fetchone()
+
+
+class ServedBy:
+    """Which alias served each of the page's SELECTs while it is active."""
+
+    def __init__(self):
+        self.selects: list[str] = []
+        self._wrappers = []
+
+    def __enter__(self):
+        for alias in (DEFAULT_DB_ALIAS, REPLICA):
+            wrapper = connections[alias].execute_wrapper(self._spy(alias))
+            wrapper.__enter__()
+            self._wrappers.append(wrapper)
+        return self
+
+    def __exit__(self, *exc):
+        for wrapper in reversed(self._wrappers):
+            wrapper.__exit__(*exc)
+
+    def _spy(self, alias):
+        def spy(execute, sql, params, many, context):
+            # The page's own reads; not the probe's questions about WAL positions.
+            if sql.lstrip().upper().startswith("SELECT") and "wal_" not in sql:
+                self.selects.append(alias)
+            return execute(sql, params, many, context)
+        return spy
+
+    def count(self, alias: str) -> int:
+        return self.selects.count(alias)
+
+
+@pytest.fixture
+def staff(station_a):
+    return make_user(RoleChoices.STAFF, username="desk", station=station_a)
+
+
+@pytest.fixture
+def colleague(station_a):
+    return make_user(RoleChoices.STAFF, username="colleague", station=station_a)
+
+
+@pytest.fixture
+def flat(community_a):
+    return PropertyFactory(community=community_a, address="幸福路12号",
+                           property_type=PropertyTypeChoices.RESIDENTIAL_FLAT)
+
+
+def _client(user):
+    client = Client()
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.force_login(user)
+    return client
+
+
+def _list(client) -> tuple[str, ServedBy]:
+    with ServedBy() as served:
+        response = client.get(reverse("housing:property_list"))
+    assert response.status_code == 200
+    return response.content.decode(), served
+
+
+def test_routed_reads_land_on_the_standby(flat):
+    wait_for_replay()
+    standby_port = int(settings.DATABASES[REPLICA]["PORT"])
+    assert server_of(DEFAULT_DB_ALIAS)[0] is False
+    with reads_from_replica():
+        alias = router.db_for_read(Property)
+        assert alias == REPLICA
+        assert server_of(alias) == (True, standby_port)
+        assert Property.objects.filter(address="幸福路12号").exists()  # the primary's row, replayed
+    assert router.db_for_read(Property) == DEFAULT_DB_ALIAS  # outside the opt-in
+
+
+def test_a_list_page_reads_from_the_standby_and_audits_on_the_primary(staff, flat):
+    wait_for_replay()
+    page, served = _list(_client(staff))
+    assert "幸福路12号" in page
+    assert served.count(REPLICA) >= 2  # the count and the rows
+    # Nothing was written on the standby (it could not be), and the page's reads never mixed servers.
+    assert connections[REPLICA].connection is not None
+
+
+def test_a_write_is_visible_to_its_author_at_once(staff, colleague, flat):
+    """Replay paused on the standby: the author of a change sees it at once (from the primary); a colleague
+    reads the standby, not yet changed, until it is too far behind, then the primary too."""
+    psql = _command("STANDBY_PSQL")
+    author, other = _client(staff), _client(colleague)
+    wait_for_replay()
+    subprocess.run([*psql, "-c", "SELECT pg_wal_replay_pause()"], check=True, capture_output=True)
+    try:
+        data = {"address": "幸福路14号", "property_type": flat.property_type, "community": flat.community_id,
+                "landlord": flat.landlord_id or "", "employer": flat.employer_id or "", "agreement_signed_on": "",
+                "version": flat.version}
+        response = author.post(reverse("housing:property_edit", args=[flat.pk]), data)
+        assert response.status_code == 302, response.content.decode()[:2000]
+
+        page, served = _list(author)
+        assert "幸福路14号" in page
+        assert served.count(REPLICA) == 0 and served.count(DEFAULT_DB_ALIAS) > 0
+
+        page, served = _list(other)  # within REPLICA_MAX_LAG_SECONDS of its last replay: the standby serves
+        assert served.count(REPLICA) >= 2  # (the session, the user and the probe's LSN come from the primary)
+        assert "幸福路12号" in page and "幸福路14号" not in page
+
+        # Paused past the lag threshold: the standby is skipped once measured again, for everyone.
+        time.sleep(settings.REGISTRY["REPLICA_MAX_LAG_SECONDS"] + 0.5)
+        db_router.probe.reset()
+        page, served = _list(other)
+        assert "幸福路14号" in page
+        assert served.count(REPLICA) == 0
+    finally:
+        subprocess.run([*psql, "-c", "SELECT pg_wal_replay_resume()"], check=True, capture_output=True)
+    wait_for_replay()
+    db_router.probe.reset()
+    page, served = _list(other)
+    assert "幸福路14号" in page and served.count(REPLICA) > 0
+
+
+def test_a_stopped_standby_changes_nothing_for_users(staff, flat, caplog):
+    pgctl = _command("STANDBY_PGCTL")
+    user = _client(staff)
+    wait_for_replay()
+    _page, served = _list(user)
+    assert served.count(REPLICA) > 0
+    subprocess.run([*pgctl, "stop", "-m", "fast", "-w"], check=True, capture_output=True)
+    try:
+        with caplog.at_level(logging.WARNING, logger="registry.db_router"):
+            for _ in range(3):
+                page, served = _list(user)  # the persistent connection is dead, a new one refused
+                assert "幸福路12号" in page
+                assert served.count(REPLICA) == 0 and served.count(DEFAULT_DB_ALIAS) > 0
+        warnings = [r.getMessage() for r in caplog.records if r.name == "registry.db_router"]
+        assert len(warnings) == 1 and "cannot be reached" in warnings[0]
+    finally:
+        subprocess.run([*pgctl, "start", "-w", "-t", "60"], check=True, capture_output=True)
+    wait_for_replay()
+    db_router.probe.reset()
+    _page, served = _list(user)
+    assert served.count(REPLICA) > 0
+
+
+def test_the_probe_measures_the_real_lag(flat):
+    wait_for_replay()
+    health = db_router.measure_replica()
+    assert health.usable and health.lag_seconds is not None and health.lag_seconds < 1
