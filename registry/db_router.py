@@ -121,10 +121,10 @@ def measure_replica(alias: str = REPLICA) -> ReplicaHealth:
     replica = connections[alias]
     if replica.vendor != "postgresql":
         return ReplicaHealth(False, f"{alias} is {replica.vendor}, not PostgreSQL")
+    connect_replica(alias)  # first: a replica that is away costs the primary nothing
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_lsn()")
         (primary_lsn,) = cursor.fetchone()
-    connect_replica(alias)
     with replica.cursor() as cursor:
         cursor.execute(LAG_SQL, [primary_lsn])
         in_recovery, bytes_behind, replay_age = cursor.fetchone()
