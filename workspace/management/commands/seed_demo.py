@@ -17,10 +17,12 @@ from housing.models import (
     Property,
     PropertyTypeChoices,
     Residence,
+    ResidenceEndedViaChoices,
     ResidenceReasonChoices,
     ResidenceSourceChoices,
     Unit,
 )
+from housing.services import residence_end
 from patrol.models import Inspection
 from patrol.rating import property_rate_all
 from patrol.services import verification_sweep
@@ -147,8 +149,24 @@ class Command(BaseCommand):
             if unit.property.employer_id:
                 Employment.objects.create(person=person, employer=unit.property.employer, job_title="操作工",
                                           start_date=start)
+        self.seed_departures(rng, today)
         self.seed_inspections(rng, today)
         return True
+
+    def seed_departures(self, rng, today):
+        """About one resident in eight moved out during the last year, for each of the reasons the desk asks
+        (most left the district), a few reported by their landlord: the dashboards' departures have figures."""
+        reasons = ["left_district"] * 5 + ["moved_within"] * 3 + ["other", "deceased"]
+        for residence in rng.sample(list(Residence.objects.order_by("id")), RESIDENTS // 8):
+            earliest = max(residence.start_date, today - datetime.timedelta(days=330)) + datetime.timedelta(days=1)
+            if earliest >= today:
+                continue
+            end = earliest + datetime.timedelta(days=rng.randrange((today - earliest).days))
+            by_owner = rng.random() < 0.3
+            reported = min(end + datetime.timedelta(days=rng.randrange(3)), today)
+            residence_end(residence=residence, end_date=end, reported_on=reported,
+                          end_reason="" if by_owner else rng.choice(reasons),
+                          ended_via=ResidenceEndedViaChoices.OWNER if by_owner else "")
 
     def seed_inspections(self, rng, today):
         for prop in Property.objects.order_by("id"):
@@ -234,7 +252,7 @@ class Command(BaseCommand):
         if resident is not None:  # a registered resident's night away from home shows on their page
             stay_check_in(lodging=lodging, actor=user, document_type=resident.document_type,
                           document_number=resident.document_number, name=resident.name, room="203", nights=1,
-                          arrived_at=now - datetime.timedelta(hours=2))
+                          arrived_at=now - datetime.timedelta(minutes=20))
 
     def run_nightly(self):
         """What the nightly jobs would have done by now, so that a new user sees a district that has lived: ratings
