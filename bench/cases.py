@@ -1,4 +1,4 @@
-"""The ten benchmarks. Each returns rows: the product, the baseline and the floor side by side.
+"""The eleven benchmarks. Each returns rows: the product, the baseline and the floor side by side.
 
 Product and baseline requests go over real HTTP to gunicorn on 127.0.0.1 (``Browser``/``ApiClient``),
 one request at a time, after a few warm-up requests, each with a different input. The floor is the
@@ -645,4 +645,44 @@ def lodging(ctx: Context) -> list:
             product=register),
         row(group, "lodging_ledger", "station's ledger `/lodging/?status=in`, guests in now (staff)", product=ledger),
     ]
+
+
+# --- 11. the person list's filters -------------------------------------------------------------------------
+
+
+def person_filters(ctx: Context) -> list:
+    """The persons list's filters of issue 17 (where they live, verification, permit, arrival), through the API
+    (the page runs the same FilterSet), each request a different community, property or date."""
+    from housing.models import Property
+    from registry.models import Community
+
+    group = "11. Person list filters"
+    rng = random.Random(17)
+    api = ctx.api
+    today = timezone.localdate()
+    station = ctx.users.station.pk
+    n = max(ctx.samples // 2, 30)
+    communities = list(Community.objects.filter(station_id=station).values_list("pk", flat=True))
+    properties = list(Property.objects.filter(station_id=station).values_list("pk", flat=True)[:2000])
+    months = [today - datetime.timedelta(days=rng.randrange(30, 700)) for _ in range(n)]
+    kinds = {
+        "community": [f"/api/v1/persons/?community={rng.choice(communities)}&page_size=50" for _ in range(n)],
+        "property": [f"/api/v1/persons/?property={rng.choice(properties)}&page_size=50" for _ in range(n)],
+        "overdue": [f"/api/v1/persons/?verification=overdue&ordering={rng.choice(['name', '-created'])}"
+                    f"&page_size=50" for _ in range(n)],
+        "permit_expiring": ["/api/v1/persons/?permit=expiring&page_size=50"] * n,
+        "moved_out": [f"/api/v1/persons/?residence_status=ended&ordering={rng.choice(['name', '-created'])}"
+                      f"&page_size=50" for _ in range(n)],
+        "arrived": [f"/api/v1/persons/?arrived_from={m.isoformat()}&arrived_until="
+                    f"{(m + datetime.timedelta(days=30)).isoformat()}&page_size=50" for m in months],
+    }
+    labels = {"community": "in a community", "property": "at a property", "overdue": "verification overdue",
+              "permit_expiring": "permit expiring", "moved_out": "moved out (no current residence here)",
+              "arrived": "arrived within a month"}
+    rows = []
+    for kind, paths in kinds.items():
+        result = timed(lambda p: api.get(p), paths, check=http_ok)
+        rows.append(row(group, f"filter_{kind}", f"`GET /api/v1/persons/` {labels[kind]}, page of 50", product=result,
+                        floor=floor_of(ctx.users.staff, paths[:20]), target=("p95", "<=", 60)))
+    return rows
 
