@@ -28,7 +28,9 @@ class RegistryConfig(AppConfig):
                           weak=False, dispatch_uid="registry_perms_new_user")
         for through in (user_model.groups.through, user_model.user_permissions.through, Group.permissions.through):
             m2m_changed.connect(permissions_changed, sender=through, dispatch_uid=f"registry_perms_{through.__name__}")
-        from .api import schema  # noqa: F401  (register OpenAPI extensions)
+        from .api import fields, schema  # noqa: F401  (schema: register OpenAPI extensions)
+
+        fields.install()  # JSON bodies: a value of the wrong JSON type is a 400
 
         # On the last app's signal, so that every app's permissions exist by then. Django sends post_migrate only
         # for apps with a models module, so the last of those.

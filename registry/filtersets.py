@@ -4,14 +4,46 @@ django-filter computes an automatic filter's label (from the model field's verbo
 access and keeps it as a plain string, in whatever language was active then: the first reader, or
 the OpenAPI schema generator, fixed it for everyone after. Here each automatic label is a lazy
 string instead, computed anew in the language of each request.
+
+A yes/no filter takes ``true`` or ``false`` only: django-filter's reads anything else (``-1``, ``yes``)
+as "not given" and lists everything, so a caller's typo looked like an answer. Here it is a field error,
+a 400 naming the parameter in the API; the HTML lists, whose selects send only these, are unchanged.
 """
 
 import django_filters
+from django import forms
 from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
 from django_filters.filterset import FilterSetMetaclass
 from django_filters.utils import label_for_filter
 
 from .scoping import scoped_choices
+
+_BOOLEANS = {"true": True, "false": False, "True": True, "False": False}
+_NOT_GIVEN = ("", "unknown")
+
+
+class StrictNullBooleanSelect(forms.NullBooleanSelect):
+    """Like Django's, but hands a value it does not know on to the field, which refuses it."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if value is None or value in _NOT_GIVEN or isinstance(value, bool):
+            return None if value in _NOT_GIVEN else value
+        return _BOOLEANS.get(value, value)
+
+
+class StrictNullBooleanField(forms.NullBooleanField):
+    widget = StrictNullBooleanSelect
+    default_error_messages = {"invalid": _("Yes or no: true or false.")}
+
+    def to_python(self, value):
+        if value is None or isinstance(value, bool):
+            return value
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+    def validate(self, value):
+        pass
 
 
 class _LazyLabels(FilterSetMetaclass):
@@ -25,6 +57,9 @@ class _LazyLabels(FilterSetMetaclass):
                 if item._label is None and item.field_name:
                     item._label = lazy(label_for_filter, str)(model, item.field_name, item.lookup_expr,
                                                               item.exclude)
+        for item in cls.base_filters.values():
+            if isinstance(item, django_filters.BooleanFilter) and item.field_class is forms.NullBooleanField:
+                item.field_class = StrictNullBooleanField
         return cls
 
 

@@ -78,6 +78,10 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, exceptions.ParseError):
+        # DRF's says what the parser said ("JSON parse error - Expecting value: ..."), in English only.
+        exc = exceptions.ParseError(_("The body could not be read: send valid JSON with Content-Type: "
+                                      "application/json."))
     response = exception_handler(exc, context)
     if response is None:
         return None

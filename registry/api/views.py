@@ -1,5 +1,5 @@
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -34,28 +34,41 @@ FEED_PAGE_DEFAULT = 500
 FEED_PAGE_MAX = 1000
 
 
+FEED_AFTER_HELP = gettext_lazy("A whole number, 0 or more: the cursor of the last change you read.")
+FEED_LIMIT_HELP = gettext_lazy("A whole number from 1 to 1000: how many changes to list.")
+
+
+def _whole_number(request, name: str, help_text, *, default: int, low: int, high: int | None = None) -> int:
+    """A query parameter that must be a whole number in range, or a 400 naming it."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or str(value) != raw.strip() or value < low or (high is not None and value > high):
+        raise ValidationError({name: [help_text]})
+    return value
+
+
 class ChangeFeedView(APIView):
     """Every create, update and delete of registry records you may see, in commit order."""
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("after", OpenApiTypes.INT, description="Cursor: return changes after this one (0 = "
-                             "from the beginning)."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description=f"At most {FEED_PAGE_MAX}; default "
-                             f"{FEED_PAGE_DEFAULT}."),
+            OpenApiParameter("after", {"type": "integer", "minimum": 0},
+                             description="Cursor: return changes after this one (0 = from the beginning)."),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": FEED_PAGE_MAX},
+                             description=f"1 to {FEED_PAGE_MAX}; default {FEED_PAGE_DEFAULT}."),
         ],
         responses={200: ChangePageSerializer},
     )
     def get(self, request):
         if scope_for(request.user).is_empty:
-            return Response({"error": "permission_denied", "detail": _("No scope.")}, status=403)
-        try:
-            after = int(request.query_params.get("after", 0))
-            limit = min(max(int(request.query_params.get("limit", FEED_PAGE_DEFAULT)), 1), FEED_PAGE_MAX)
-        except ValueError:
-            raise ValidationError({"after": [_("A whole number: the cursor of the last change you read.")]}) from None
-        if after < 0:
-            raise ValidationError({"after": [_("A whole number: the cursor of the last change you read.")]})
+            raise PermissionDenied(_("No scope."))
+        after = _whole_number(request, "after", FEED_AFTER_HELP, default=0, low=0)
+        limit = _whole_number(request, "limit", FEED_LIMIT_HELP, default=FEED_PAGE_DEFAULT, low=1, high=FEED_PAGE_MAX)
         changes_sequence(limit=READER_BATCH)
         rows = list(changes_visible_to(request.user).filter(seq__gt=after)[: limit + 1])
         page, has_more = rows[:limit], len(rows) > limit
