@@ -8,7 +8,9 @@ cursor never skips a row that commits late. Writers never wait on each other for
 numbers a bounded batch; a burst (an import) is numbered by ``changes_settle`` in the background.
 """
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
+from django.db.models import Exists, ExpressionWrapper, OuterRef, Q
+from django.db.models.functions import Cast
 
 from .bulk import insert_rows
 from .extensions import ExtensionPoint
@@ -130,9 +132,30 @@ def changes_visible_to(user):
     # a feed entry must never point at something the reader would get a 403 for.
     readable = [model._meta.label_lower for model in audited_models()
                 if user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")]
-    # ... and of their own landlord or employer record.
+    # Their own landlord or employer record is filed under them too, but the API does not show it to them.
     if scope.landlord_id:
-        return rows.filter(landlord_id=scope.landlord_id, object_type__in=[*readable, scope.owner_record])
+        return _owner_rows(user, rows, {"landlord_id": scope.landlord_id}, readable)
     if scope.employer_id:
-        return rows.filter(employer_id=scope.employer_id, object_type__in=[*readable, scope.owner_record])
+        return _owner_rows(user, rows, {"employer_id": scope.employer_id}, readable)
     return rows.none()
+
+
+def _owner_rows(user, rows, owner: dict, types: list[str]):
+    """An owner's feed lists only what the owner can read now (docs/api.md, "What a landlord's feed contains").
+
+    A record they can no longer read (a tenant's residence once it ended, which a landlord does not see) keeps
+    one entry, its last, shown as a ``delete`` with no version: the consumer learns to drop its copy and is
+    never sent to fetch a record that would answer 404. Its earlier entries are left out. Each row carries
+    ``readable_now``, which the feed's serializer reads."""
+    readable_now = Q(pk__in=[])
+    for model in audited_models():
+        label = model._meta.label_lower
+        visible_to = getattr(model._default_manager.all(), "visible_to", None)
+        if label in types and visible_to is not None:
+            ids = visible_to(user).annotate(feed_id=Cast("pk", models.CharField())).values("feed_id")
+            readable_now |= Q(object_type=label, object_id__in=ids)
+    later = ChangeLog.objects.filter(seq__isnull=False, **owner, object_type=OuterRef("object_type"),
+                                     object_id=OuterRef("object_id"), seq__gt=OuterRef("seq"))
+    return (rows.filter(**owner, object_type__in=types)
+            .annotate(readable_now=ExpressionWrapper(readable_now, output_field=models.BooleanField()))
+            .filter(Q(readable_now=True) | ~Exists(later)))

@@ -38,6 +38,13 @@ class ChangeSerializer(serializers.ModelSerializer):
         model = ChangeLog
         fields = ["cursor", "at", "action", "type", "id", "version"]
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not getattr(instance, "readable_now", True):
+            # An owner's record that left their view: its last change, as a delete (registry.changes._owner_rows).
+            data["action"], data["version"] = "delete", None
+        return data
+
 
 class ChangePageSerializer(serializers.Serializer):
     results = ChangeSerializer(many=True)
