@@ -8,18 +8,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from persons.choices import DocumentTypeChoices
+from persons.forms import IdentityDocumentFields
 from persons.validators import validate_country_code, validate_document, validate_person_name
 from registry.forms import BootstrapFormMixin
 
 
-class CheckInForm(BootstrapFormMixin, forms.Form):
-    document_type = forms.ChoiceField(label=_("Document type"), choices=DocumentTypeChoices.choices,
-                                      initial=DocumentTypeChoices.RESIDENT_ID)
-    document_number = forms.CharField(
-        label=_("Document number"), max_length=32,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}))
-    document_country = forms.CharField(label=_("Issuing country"), required=False, max_length=3,
-                                       help_text=_("Passports only: three-letter code, e.g. KOR."))
+class CheckInForm(BootstrapFormMixin, IdentityDocumentFields):
     name = forms.CharField(label=_("Guest's name"), max_length=100,
                            widget=forms.TextInput(attrs={"autocomplete": "off"}))
     room = forms.CharField(label=_("Room"), max_length=20, widget=forms.TextInput(attrs={"autocomplete": "off"}))

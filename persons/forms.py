@@ -7,6 +7,19 @@ from .choices import DocumentTypeChoices, SexChoices
 from .services import person_correctable_fields
 
 
+class IdentityDocumentFields(forms.Form):
+    """An identity document as the forms of the portal and the guest register ask for it: the type (a resident
+    ID card unless chosen otherwise), the number typed as printed, and for a passport its country."""
+
+    document_type = forms.ChoiceField(label=_("Document type"), choices=DocumentTypeChoices.choices,
+                                      initial=DocumentTypeChoices.RESIDENT_ID)
+    document_number = forms.CharField(
+        label=_("Document number"), max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}))
+    document_country = forms.CharField(label=_("Issuing country"), required=False, max_length=3,
+                                       help_text=_("Passports only: three-letter code, e.g. KOR."))
+
+
 class UnmaskForm(BootstrapFormMixin, forms.Form):
     reason = forms.CharField(
         label=_("Reason"), max_length=500,

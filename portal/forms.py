@@ -6,7 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from housing.models import ResidenceReasonChoices
-from persons.choices import DocumentTypeChoices, SexChoices
+from persons.choices import SexChoices
+from persons.forms import IdentityDocumentFields
 from persons.validators import normalize_phone, validate_document, validate_person_name
 from registry.forms import BootstrapFormMixin, DateInput
 
@@ -18,16 +19,9 @@ class UnitChoiceField(forms.ModelChoiceField):
         return obj.label
 
 
-class ArrivalForm(BootstrapFormMixin, forms.Form):
+class ArrivalForm(BootstrapFormMixin, IdentityDocumentFields):
     """Who moved in, where and when: the fields of a paper register, checked as they are typed."""
 
-    document_type = forms.ChoiceField(label=_("Document type"), choices=DocumentTypeChoices.choices,
-                                      initial=DocumentTypeChoices.RESIDENT_ID)
-    document_number = forms.CharField(
-        label=_("Document number"), max_length=32,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}))
-    document_country = forms.CharField(label=_("Issuing country"), required=False, max_length=3,
-                                       help_text=_("Passports only: three-letter code, e.g. KOR."))
     name = forms.CharField(label=_("Tenant's name"), max_length=100,
                            widget=forms.TextInput(attrs={"autocomplete": "off"}))
     birth_date = forms.DateField(label=_("Date of birth"), required=False, widget=DateInput(),
