@@ -80,7 +80,7 @@ as_postgres "$PGBIN/pg_ctl" -D "$SDATA" -l "$SLOG" -w -t 60 start >/dev/null || 
 STARTED=1
 
 # Accepting connections is not enough: wait until it has replayed what the primary had written when it started.
-target="$(primary_sql "SELECT pg_current_wal_lsn()")"
+target="$(primary_sql "SELECT pg_current_wal_insert_lsn()")"
 for _ in $(seq 1 300); do
     [ "$(standby_sql "SELECT pg_is_in_recovery() AND pg_last_wal_replay_lsn() >= '$target'::pg_lsn" 2>/dev/null)" = t ] &&
         break

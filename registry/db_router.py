@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 
 logger = logging.getLogger(__name__)
 
@@ -271,13 +271,17 @@ class ReplicaReadsMixin:
 # --- the router ----------------------------------------------------------------------------------------
 
 def connect_replica(alias: str = REPLICA) -> None:
-    """Make sure the connection a page will use is alive now: the probe may be seconds old, and a persistent
-    connection to a standby that was stopped meanwhile is dead (a new one is then refused: the caller falls back)."""
+    """Make sure the connection a page will use answers now: the probe may be seconds old. A persistent connection
+    to a standby stopped meanwhile is dead, and behind PgBouncer a new connection succeeds whatever the server
+    behind it does: only a query tells. Raises when it does not answer (the caller falls back to the primary)."""
     replica = connections[alias]
-    if replica.connection is not None and not replica.is_usable():
+    for _attempt in range(2):  # a dead persistent connection is replaced once
+        replica.ensure_connection()
+        if replica.is_usable():
+            replica.health_check_done = True  # just checked: Django need not ask again in this request
+            return
         replica.close()
-    replica.ensure_connection()
-    replica.health_check_done = True  # just checked: Django need not ask again in this request
+    raise OperationalError(f"the {alias} database does not answer")
 
 
 class ReplicaRouter:
