@@ -1,6 +1,8 @@
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from registry.filtersets import RegistryFilterSet, choices_in_scope
 from registry.models import Community
@@ -21,6 +23,11 @@ def _properties_in_scope(request):
     return choices if choices is not None else Community.objects.none()
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class _IdChoiceFilter(django_filters.ModelChoiceFilter):
+    """A community or property chosen by its id; the schema says so (its queryset is known per request only)."""
+
+
 class PersonFilterSet(RegistryFilterSet):
     """Filters for the person list page and the persons API alike.
 
@@ -30,11 +37,10 @@ class PersonFilterSet(RegistryFilterSet):
     """
 
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
-    community = django_filters.ModelChoiceFilter(
+    community = _IdChoiceFilter(
         label=_("Community"), method="filter_lives",
         queryset=choices_in_scope(Community.objects.order_by("name")))
-    property = django_filters.ModelChoiceFilter(label=_("Property"), method="filter_lives",
-                                                queryset=_properties_in_scope)
+    property = _IdChoiceFilter(label=_("Property"), method="filter_lives", queryset=_properties_in_scope)
     residence_status = django_filters.ChoiceFilter(
         label=_("Residence"), method="filter_lives",
         choices=[("active", _("Living here")), ("unconfirmed", _("Unconfirmed")),

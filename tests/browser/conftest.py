@@ -51,6 +51,12 @@ def tr(message: str, language: str = "zh-hans") -> str:
         return str(translation.gettext(message))
 
 
+def ngettext_zh(singular: str, plural: str, count: int, language: str = "zh-hans") -> str:
+    """``tr`` for a message with a plural (``ngettext``)."""
+    with translation.override(language):
+        return str(translation.ngettext(singular, plural, count))
+
+
 def trc(context: str, message: str, language: str = "zh-hans") -> str:
     """``tr`` for a message with a translation context (``pgettext``)."""
     with translation.override(language):

@@ -15,14 +15,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from housing.factories import PropertyFactory, ResidenceFactory, UnitFactory
-from housing.models import Property, Residence, ResidenceStatusChoices, Unit
+from housing.models import Property, Residence, ResidenceEndReasonChoices, ResidenceStatusChoices, Unit
 from persons.identity import make_resident_id
 from persons.models import Person
 from registry.factories import CommunityFactory, DistrictFactory, StationFactory, make_user
 from registry.models import Community
 from registry.roles import RoleChoices
 
-from .conftest import authenticator_code, label, log_in, tr, trc
+from .conftest import authenticator_code, label, log_in, ngettext_zh, tr, trc
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -116,8 +116,12 @@ def test_new_staff_member_registers_finds_moves_and_deregisters_a_resident(live_
     expect(page.locator("h1")).to_contain_text(tr("Today"))
     due = page.locator("section[aria-labelledby=due-heading]")
     expect(due.locator("#due-heading")).to_have_text(tr("Verifications due"))
-    expect(due.get_by_role("link", name=world.known.name)).to_be_visible()
-    expect(due).to_contain_text("和平路12号 101室")
+    # By property (issue 17, point 6): the known resident's building, one resident due there.
+    expect(due.get_by_role("link", name="和平路12号")).to_be_visible()
+    stop = due.locator(f"#home-stop-{world.old_unit.property_id}")
+    one_due = ngettext_zh("%(counter)s resident due", "%(counter)s residents due", 1) % {"counter": 1}
+    expect(stop).to_contain_text(one_due)
+    expect(stop.get_by_role("link", name=tr("Record the visit"))).to_be_visible()
     shot(page, "02-home")
     page.fill("#home-search", world.known.name)
     page.press("#home-search", "Enter")
@@ -221,6 +225,7 @@ def test_new_staff_member_registers_finds_moves_and_deregisters_a_resident(live_
     expect(page.locator("main")).to_contain_text(str(world.new_unit))
     expect(page.locator("#id_end_date")).to_have_value(today)
     page.fill("#id_end_date", today)
+    page.get_by_label(label(ResidenceEndReasonChoices.LEFT_DISTRICT), exact=True).check()  # why: asked (issue 17)
     shot(page, "10-deregister-form")
     page.locator("main form").get_by_role("button", name=tr("Deregister")).click()
     page.wait_for_url(detail_url)
@@ -229,6 +234,7 @@ def test_new_staff_member_registers_finds_moves_and_deregisters_a_resident(live_
     expect(new).not_to_have_class(re.compile(r"\bis-current\b"))
     expect(new).to_contain_text(label(ResidenceStatusChoices.ENDED))
     expect(new).to_contain_text(f"{today} – {today}")
+    expect(new).to_contain_text(label(ResidenceEndReasonChoices.LEFT_DISTRICT))
     expect(page.locator("ol.registry-timeline li.is-current")).to_have_count(0)
     expect(page.locator("ol.registry-timeline a[href$='/end/']")).to_have_count(0)
     shot(page, "11-deregistered-detail")

@@ -95,7 +95,9 @@ def server(tmp_path_factory):
             if process.poll() is not None:
                 pytest.fail(f"gunicorn exited: {(root / 'stderr.log').read_text()[-2000:]}")
             try:
-                requests.get(f"{base}/accounts/login/", timeout=2)
+                # Connecting says it listens; the first answer may take long on a busy machine (the worker is still
+                # loading the application), so wait for it rather than call a slow answer a failure.
+                requests.get(f"{base}/accounts/login/", timeout=(2, 60))
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)

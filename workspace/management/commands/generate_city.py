@@ -366,7 +366,8 @@ class Command(BaseCommand):
         loader.table("housing_residence", ["id", "person_id", "unit_id", "station_id", "start_date", "end_date",
                                            "reason", "source", "status", "next_verification_due", "reported_on",
                                            "end_reported_on", "note", "created_by_id", "created_at", "updated_at",
-                                           "version", "registered_elsewhere", "end_reason"])
+                                           "version", "registered_elsewhere", "end_reason",
+                                           "ended_via"])
         loader.table("persons_employment", ["id", "person_id", "employer_id", "job_title", "start_date", "end_date",
                                             "created_at"])
         loader.table("patrol_residencepermit", ["id", "person_id", "station_id", "number", "issued_on", "expires_on",
@@ -475,7 +476,7 @@ class Command(BaseCommand):
             self.feed(loader, "persons.person", person_id, prop[1])
             for row in rows:
                 loader.add("housing_residence", (*row, row[3] != registered_at,
-                                                 rng.choice(END_REASONS) if row[8] == "ended" else ""))
+                                                 rng.choice(END_REASONS) if row[8] == "ended" else "", ""))
                 self.feed(loader, "housing.residence", row[0], row[3], *props[
                     (earlier if row[0] != current_id else unit)[1]][3:5])
             if source in OWNER_SOURCES and start >= year_ago:
