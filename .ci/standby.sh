@@ -79,8 +79,12 @@ STANDBY_PSQL="$PGBIN/psql -X -Atq -v ON_ERROR_STOP=1 -h $PGWORK -p $STANDBY_PORT
 as_postgres "$PGBIN/pg_ctl" -D "$SDATA" -l "$SLOG" -w -t 60 start >/dev/null || { cat "$SLOG"; exit 1; }
 STARTED=1
 
-# Accepting connections is not enough: wait until it has replayed what the primary had written when it started.
-target="$(primary_sql "SELECT pg_current_wal_insert_lsn()")"
+# Accepting connections is not enough: wait until it has replayed what the primary had committed when it started.
+# (A commit with an xid and synchronous_commit on writes out the WAL before it, even with .ci/run's
+# synchronous_commit=off; the write position is then a record's end, which the standby's replay reaches.)
+as_postgres "$PGBIN/psql" -X -Atq -v ON_ERROR_STOP=1 -h "$PGWORK" -p "$PRIMARY_PORT" -U postgres -d postgres \
+    -c "BEGIN" -c "SET LOCAL synchronous_commit = on" -c "SELECT txid_current()" -c "COMMIT" >/dev/null
+target="$(primary_sql "SELECT pg_current_wal_lsn()")"
 for _ in $(seq 1 300); do
     [ "$(standby_sql "SELECT pg_is_in_recovery() AND pg_last_wal_replay_lsn() >= '$target'::pg_lsn" 2>/dev/null)" = t ] &&
         break

@@ -22,7 +22,7 @@ import time
 
 import pytest
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, router
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -72,11 +72,17 @@ def _command(name: str) -> list[str]:
 
 
 def wait_for_replay(timeout: float = REPLAY_TIMEOUT) -> float:
-    """Poll until the standby has replayed everything the primary has inserted into its WAL so far (the insert
-    position: with synchronous_commit off, as in CI, a commit may not be written out yet); how long that took."""
+    """Poll until the standby has replayed everything committed on the primary so far; how long that took.
+
+    CI's primary runs with synchronous_commit off, so a commit may not be written out yet, and the insert position
+    may point past a page header the standby's replay position never reaches: a transaction with an xid and
+    synchronous_commit on writes out everything before it, and the write position after it is a record's end."""
     started = time.monotonic()
+    with transaction.atomic(using=DEFAULT_DB_ALIAS), connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = on")
+        cursor.execute("SELECT txid_current()")
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_insert_lsn()")
+        cursor.execute("SELECT pg_current_wal_lsn()")
         (target,) = cursor.fetchone()
     while True:
         with connections[REPLICA].cursor() as cursor:
