@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from registry import audit
 from registry.api.mixins import IdempotentCreateMixin, VersionedMixin
 from registry.api.viewsets import RegistryModelPermissions, ScopedViewSetMixin
 
@@ -23,6 +24,12 @@ class StayViewSet(ScopedViewSetMixin, VersionedMixin, IdempotentCreateMixin, vie
     serializer_class = StaySerializer
     filterset_class = StayFilterSet
     permission_classes = [permissions.IsAuthenticated, RegistryModelPermissions]
+
+    def retrieve(self, request, *args, **kwargs):
+        """One stay; reading it is audited, like reading a person's record."""
+        response = super().retrieve(request, *args, **kwargs)
+        audit.record_view(request.user, self._object, via="api")
+        return response
 
     def _require(self, perm: str) -> None:
         if not self.request.user.has_perm(perm):

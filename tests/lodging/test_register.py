@@ -163,6 +163,9 @@ def test_landlords_and_staff_through_the_api(client, landlord_a, staff_a, staff_
     assert [s["id"] for s in listed.json()["results"]] == [stay_id]
     assert ID_1 not in listed.content.decode()
     assert api.post("/api/v1/stays/", body, format="json").status_code == 403
+    assert api.get(f"/api/v1/stays/{stay_id}/").status_code == 200
+    assert AuditEvent.objects.filter(action="view", object_type="lodging.stay", object_id=str(stay_id),
+                                     actor_id=staff_a.pk).exists()  # reading a guest's stay is audited
     api.force_authenticate(staff_b)
     assert api.get("/api/v1/stays/").json()["results"] == []
     assert api.get(f"/api/v1/stays/{stay_id}/").status_code == 404
