@@ -181,10 +181,12 @@ def test_a_list_page_reads_from_the_standby_and_audits_on_the_primary(staff, fla
     assert connections[REPLICA].connection is not None
 
 
-def test_a_write_is_visible_to_its_author_at_once(staff, colleague, flat):
+def test_a_write_is_visible_to_its_author_at_once(staff, colleague, flat, settings):
     """Replay paused on the standby: the author of a change sees it at once (from the primary); a colleague
     reads the standby, not yet changed, until it is too far behind, then the primary too."""
     psql = _command("STANDBY_PSQL")
+    # A lag threshold no slow machine reaches during the first part; lowered below for the second.
+    settings.REGISTRY = {**settings.REGISTRY, "REPLICA_MAX_LAG_SECONDS": 30}
     author, other = _client(staff), _client(colleague)
     wait_for_replay()
     subprocess.run([*psql, "-c", "SELECT pg_wal_replay_pause()"], check=True, capture_output=True)
@@ -204,17 +206,24 @@ def test_a_write_is_visible_to_its_author_at_once(staff, colleague, flat):
         assert "幸福路12号" in page and "幸福路14号" not in page
 
         # Paused past the lag threshold: the standby is skipped once measured again, for everyone.
-        time.sleep(settings.REGISTRY["REPLICA_MAX_LAG_SECONDS"] + 0.5)
+        settings.REGISTRY = {**settings.REGISTRY, "REPLICA_MAX_LAG_SECONDS": 1}
+        time.sleep(1.5)
         db_router.probe.reset()
         page, served = _list(other)
         assert "幸福路14号" in page
         assert served.count(REPLICA) == 0
     finally:
         subprocess.run([*psql, "-c", "SELECT pg_wal_replay_resume()"], check=True, capture_output=True)
+    # Caught up again, the standby serves again (measured afresh: the probe keeps a verdict for a few seconds).
     wait_for_replay()
-    db_router.probe.reset()
-    page, served = _list(other)
-    assert "幸福路14号" in page and served.count(REPLICA) > 0
+    for _ in range(20):
+        db_router.probe.reset()
+        page, served = _list(other)
+        if served.count(REPLICA):
+            break
+        time.sleep(0.25)
+    assert "幸福路14号" in page
+    assert served.count(REPLICA) > 0, db_router.probe.health()
 
 
 def test_a_stopped_standby_changes_nothing_for_users(staff, flat, caplog):
