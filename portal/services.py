@@ -275,7 +275,7 @@ def submissions_reject(*, submissions, actor, reason: str) -> list[Submission]:
     ``params["refused"]``: the submissions). Each owner is told with the reason, as for one."""
     if not (reason or "").strip():
         raise ValidationError({"rejection_reason": _("Reason for rejection: this field is required.")})
-    locked = list(Submission.objects.select_for_update().filter(pk__in=[s.pk for s in submissions])
+    locked = list(Submission.objects.select_for_update(of=("self",)).filter(pk__in=[s.pk for s in submissions])
                   .select_related("residence__person").order_by("created_at", "id"))
     refused = [s for s in locked if s.status != SubmissionStatusChoices.WAITING]
     if refused:
