@@ -19,8 +19,11 @@ class LandlordFactory(factory.django.DjangoModelFactory):
         model = Landlord
 
     name = factory.LazyFunction(fake.name)
-    document_number = factory.LazyFunction(
-        lambda: make_resident_id(birth_date=datetime.date(1970, 5, 17), sex="M", rng=_rng)
+    # A birth date of its own for each landlord: with one date for all, two landlords of a test could draw the
+    # same region and sequence (it happened once in CI: the unique document constraint refused the second).
+    document_number = factory.Sequence(
+        lambda n: make_resident_id(birth_date=datetime.date(1950, 1, 1) + datetime.timedelta(days=n % 18000),
+                                   sex="M", rng=_rng)
     )
     phone = factory.LazyFunction(lambda: "138" + "".join(_rng.choices("0123456789", k=8)))
     address = factory.LazyFunction(fake.street_address)
