@@ -62,8 +62,23 @@ def _require(what: str, reason: str | None):
 def _standby():
     _require("replica tests", _missing())
     db_router.probe.reset()
+    # A replica connection opened before this test (in the session's set-up, or kept by an earlier test) may have
+    # been opened with the server's own database name, before the alias became the test database's mirror: the
+    # first test of this file once read an empty database on the standby. Each test opens its own, on the
+    # mirror's settings, and checks it (same_database below).
+    connections[REPLICA].close()
     yield
     db_router.probe.reset()
+
+
+def same_database() -> bool:
+    """The replica alias reads the database the primary alias writes (the test database, on the standby)."""
+    names = []
+    for alias in (DEFAULT_DB_ALIAS, REPLICA):
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT current_database()")
+            names.append(cursor.fetchone()[0])
+    return names[0] == names[1]
 
 
 def _command(name: str) -> list[str]:
@@ -162,6 +177,7 @@ def _list(client) -> tuple[str, ServedBy]:
 
 
 def test_routed_reads_land_on_the_standby(flat):
+    assert same_database()
     wait_for_replay()
     standby_port = int(settings.DATABASES[REPLICA]["PORT"])
     assert server_of(DEFAULT_DB_ALIAS)[0] is False
