@@ -92,6 +92,23 @@ def test_work_done_on_a_person_is_a_link(staff_a, station_b):
     assert no_work_link(DAY) == []
 
 
+def test_work_on_a_persons_residence_is_a_link_and_old_work_is_not(staff_a, station_b, community_b):
+    from housing.factories import ResidenceFactory
+
+    elsewhere = [ResidenceFactory(unit__property__community=community_b, person__registered_station=station_b)
+                 for _ in range(6)]
+    write([read(staff_a, residence.person_id) for residence in elsewhere])
+    # Staff A corrected two of their registrations: one last week (a link), one 40 days ago (none any more).
+    write([AuditEvent(action=AuditAction.UPDATE, actor_id=staff_a.pk, object_type="housing.residence",
+                      object_id=str(residence.pk), at=at(DAY - datetime.timedelta(days=days)))
+           for residence, days in [(elsewhere[0], 7), (elsewhere[1], 40)]])
+    found = no_work_link(DAY)
+    assert actors(found) == {staff_a.pk} and found[0]["figures"]["persons"] == 5
+    write([AuditEvent(action=AuditAction.UPDATE, actor_id=staff_a.pk, object_type="housing.residence",
+                      object_id=str(elsewhere[2].pk), at=at(DAY - datetime.timedelta(days=3)))])
+    assert no_work_link(DAY) == []  # four without a link: under the threshold of five
+
+
 def test_a_permit_the_station_issued_or_endorsed_in_the_window_is_a_link(staff_a, station_a, station_b):
     elsewhere = [PersonFactory(registered_station=station_b) for _ in range(6)]
     write([read(staff_a, person.pk) for person in elsewhere])
