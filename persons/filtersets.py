@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from registry.filtersets import RegistryFilterSet, choices_in_scope
 from registry.models import Community
+from registry.scoping import scope_for
 
 from .extensions import person_lives, person_permit, property_choices
 from .models import Employer, Employment, Person
@@ -67,7 +68,8 @@ class PersonFilterSet(RegistryFilterSet):
         fields = ["sex", "document_type"]
 
     def filter_q(self, queryset, name, value):
-        return person_search(queryset, value[:50])
+        # The queryset is the user's persons (``visible_to``): a station's staff search their station's entries.
+        return person_search(queryset, value[:50], station_id=scope_for(self._user()).single_station_id)
 
     def filter_lives(self, queryset, name, value):
         # Called once per chosen filter of LIVES; the first call applies them all, together.

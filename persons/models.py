@@ -382,4 +382,34 @@ class Employment(models.Model):
         return self.get_audit_station_id(), None, self.employer_id
 
 
-__all__ = ["Person", "Employer", "Employment", "IdentityDocument", "NamedMixin", "normalize_name"]
+class SearchEntry(models.Model):
+    """A person's name keys, once for each station that may see the person: their station of registration,
+    and each station where a residence of theirs was registered elsewhere (``housing``).
+
+    These are the station-scoped rows of ``Person.objects.visible_to`` for a station's staff, kept beside the
+    name, pinyin and initials, so that a station's name search reads an index of its own entries, in the
+    order it shows them, instead of every match in the city (``persons.selectors``). Database triggers keep
+    it: the person's (migration 0010) and housing's for residences (housing 0015), whatever writes the rows
+    (forms, imports, bulk loads, anonymisation). Never written by the application.
+    """
+
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+", db_index=False)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="search_entries", db_index=False)
+    name = models.CharField(max_length=100)
+    name_pinyin = models.CharField(max_length=400, blank=True)
+    name_initials = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["station", "person"], name="search_entry_station_person"),
+        ]
+        indexes = [
+            models.Index(fields=["person"], name="search_entry_person_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.station_id}:{self.person_id}"
+
+
+__all__ = ["Person", "Employer", "Employment", "IdentityDocument", "NamedMixin", "SearchEntry", "normalize_name"]

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, FilteredRelation, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Length, Reverse, Substr
 
 from registry.lookups import AnyOf
@@ -13,7 +13,7 @@ from registry.roles import RoleChoices
 from registry.scoping import Scope
 
 from .choices import DocumentTypeChoices
-from .models import Employer, Person
+from .models import Employer, Person, SearchEntry
 from .validators import normalize_document_number
 
 _CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134f]")
@@ -70,25 +70,61 @@ class Matches:
     scoped: QuerySet
     ids: list | None = None
     rank: object = None
+    pages: "SurnamePages | None" = None
 
     @cached_property
     def queryset(self) -> QuerySet:
+        if self.pages is not None:
+            return self.pages.queryset(self.scoped)
         if self.ids is None:
             return self.scoped
         return self.scoped.filter(AnyOf(F("pk"), self.ids)).annotate(rank=self.rank).order_by(*RANK_ORDER)
 
 
-def person_search(queryset: QuerySet[Person], raw: str) -> QuerySet[Person]:
+@dataclass(frozen=True)
+class SurnamePages:
+    """A surname (one character) searched in one station: thousands of matches at five million persons, read
+    a page at a time from the station's search entries in the order they are shown (pinyin, then id: a name
+    of that one character has the shortest pinyin and comes first, as an exact match should). A page and the
+    count each cost what the page or the index range costs, not a sort of every match."""
+
+    station_id: int
+    text: str
+
+    def entries(self) -> QuerySet:
+        return SearchEntry.objects.alias(first=Substr("name", 1, 1)).filter(station_id=self.station_id,
+                                                                             first=self.text)
+
+    def count(self) -> int:
+        return self.entries().count()
+
+    def ids(self, offset: int, limit: int) -> list:
+        return list(self.entries().order_by("name_pinyin", "person_id")
+                    .values_list("person_id", flat=True)[offset:offset + limit])
+
+    def queryset(self, scoped: QuerySet) -> QuerySet:
+        """The persons of ``scoped`` joined to their entry at the station: any order an index of the entries
+        holds (pinyin, or the API's id) is then walked a page at a time."""
+        return (scoped.annotate(entry=FilteredRelation("search_entries",
+                                                       condition=Q(search_entries__station_id=self.station_id)))
+                .alias(entry_first=Substr("entry__name", 1, 1)).filter(entry_first=self.text)
+                .order_by("entry__name_pinyin", "id"))
+
+
+def person_search(queryset: QuerySet[Person], raw: str, *, station_id: int | None = None) -> QuerySet[Person]:
     """Persons in ``queryset`` matching ``raw``, best matches first.
 
     Understands a full document number (exact, through the keyed hash), the visible parts of one
     (first six or last four characters), a mobile number or its tail, a name or surname in
     characters, and full pinyin or pinyin initials (``zhangs``, ``zs``).
+
+    ``station_id``: ``queryset`` holds (at most) what that station's staff may see; names and pinyin are
+    then looked up in the station's own search entries (``SearchEntry``), not among the whole city's.
     """
-    return person_matches(queryset, raw).queryset
+    return person_matches(queryset, raw, station_id=station_id).queryset
 
 
-def person_matches(queryset: QuerySet[Person], raw: str) -> Matches:
+def person_matches(queryset: QuerySet[Person], raw: str, *, station_id: int | None = None) -> Matches:
     """``person_search``, keeping the ordered ids of a name or pinyin search (the search page pages them)."""
     query = classify(raw)
     if not query.text:
@@ -110,6 +146,11 @@ def person_matches(queryset: QuerySet[Person], raw: str) -> Matches:
         # every row hoping to meet a page of them early: 1.7 s instead of 1.
         return _candidates(queryset, [({"phone_reversed": Reverse("phone")}, condition)],
                            Value(50, output_field=IntegerField()))
+    entries = None
+    if station_id is not None and query.kind in ("name", "pinyin"):
+        if query.kind == "name" and len(text) == 1:
+            return Matches(queryset, pages=SurnamePages(station_id, text))
+        entries = SearchEntry.objects.filter(station_id=station_id)
     if query.kind == "name":
         rank = Case(
             When(name=text, then=Value(100)),
@@ -117,7 +158,7 @@ def person_matches(queryset: QuerySet[Person], raw: str) -> Matches:
             default=Value(50),
             output_field=IntegerField(),
         )
-        return _candidates(queryset, _name_branches(text), rank)
+        return _candidates(queryset, _name_branches(text), rank, entries=entries)
     if query.kind == "pinyin":
         rank = Case(
             When(name_pinyin=text, then=Value(100)),
@@ -127,7 +168,7 @@ def person_matches(queryset: QuerySet[Person], raw: str) -> Matches:
             output_field=IntegerField(),
         )
         branches = [Q(name_pinyin__startswith=text), Q(name_initials__startswith=text), *_mixed_pinyin(text)]
-        return _candidates(queryset, branches, rank)
+        return _candidates(queryset, branches, rank, entries=entries)
     return Matches(queryset.filter(name__icontains=text))
 
 
@@ -138,29 +179,36 @@ RANK_ORDER = ("-rank", "name_pinyin", "id")
 CANDIDATES = 10_000  # matches in scope read as a list of ids first; more than this stay a subquery
 
 
-def _candidates(queryset: QuerySet, branches: list, rank) -> Matches:
+def _candidates(queryset: QuerySet, branches: list, rank, *, entries: QuerySet | None = None) -> Matches:
     """The matches of ``branches`` in ``queryset``, best first, found first, by id.
 
     The ids in scope, in rank order, come from the search indexes alone (see ``_any_of``); the rows are
     then read by primary key. Left as one query, PostgreSQL sometimes walks the whole table in the
     caller's order (the API pages by ``-id``) hoping to meet 50 matches early, and a station with fewer
     matches than a page makes it read every row (a three-character infix: 190 ms instead of 5 at 1M).
+
+    With ``entries`` (a station's ``SearchEntry`` rows, which hold the same name columns) the branches
+    are matched there, from indexes led by the station, instead of among every person in the city.
     """
-    matched = _any_of(queryset, branches).annotate(rank=rank)
+    source, key = (queryset, "pk") if entries is None else (entries, "person_id")
+    matched = _any_of(source, branches, key=key).annotate(rank=rank)
+    order = (*RANK_ORDER[:-1], key)
     if len(branches) == 1:
         # One index range (a surname: 73,000 entries in a city): sorted here, not in SQL. With ORDER BY
         # the planner costs the whole range and JIT-compiles the query (8 ms); with LIMIT alone it does
         # not. A UNION of branches keeps ORDER BY: with LIMIT alone the planner may walk the table.
-        found = list(matched.order_by().values_list("pk", "rank", "name_pinyin")[:CANDIDATES + 1])
+        found = list(matched.order_by().values_list(key, "rank", "name_pinyin")[:CANDIDATES + 1])
         ids = [pk for pk, _rank, _pinyin in sorted(found, key=lambda row: (-row[1], row[2], row[0]))]
     else:
-        ids = list(matched.order_by(*RANK_ORDER).values_list("pk", flat=True)[:CANDIDATES + 1])
+        ids = list(matched.order_by(*order).values_list(key, flat=True)[:CANDIDATES + 1])
     if len(ids) > CANDIDATES:
+        if entries is not None:
+            matched = queryset.filter(pk__in=_any_of(entries, branches, key=key).values(key)).annotate(rank=rank)
         return Matches(matched.order_by(*RANK_ORDER))
     return Matches(queryset, ids, rank)
 
 
-def _any_of(queryset: QuerySet, branches: list) -> QuerySet:
+def _any_of(queryset: QuerySet, branches: list, *, key: str = "pk") -> QuerySet:
     """``queryset`` narrowed to rows matching any of ``branches`` (each a Q, or ``(aliases, Q)``).
 
     With several branches the matching ids are a UNION of one query per branch, each narrowed to
@@ -173,8 +221,8 @@ def _any_of(queryset: QuerySet, branches: list) -> QuerySet:
         aliases, condition = branches[0]
         return queryset.alias(**aliases).filter(condition)
     base = queryset.order_by()
-    parts = [base.alias(**aliases).filter(condition).values("pk") for aliases, condition in branches]
-    return queryset.filter(pk__in=parts[0].union(*parts[1:]))
+    parts = [base.alias(**aliases).filter(condition).values(key) for aliases, condition in branches]
+    return queryset.filter(**{f"{key}__in": parts[0].union(*parts[1:])})
 
 
 def _name_branches(text: str) -> list:

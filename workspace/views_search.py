@@ -25,18 +25,23 @@ PAGE_COLUMNS = ("id", "name", "sex", "birth_date", "document_number", "phone", "
 def person_page(user, raw: str, page_number) -> Page:
     """A page of the persons matching ``raw`` that ``user`` may see, best first, with the total.
 
+    A surname searched in one station reads its count and its page's ids from the station's search entries.
     A name, pinyin or number-ending search has already read its ids in rank order (up to
     ``persons.selectors.CANDIDATES``): the page is a slice of them, and one query reads its 20 rows. A
     document or phone number reads its page and the total (a window count) in one query; so does a
     search with more matches than that, reading ids first. A page past the end shows the last page,
     like ``Paginator.get_page``.
     """
-    found = person_matches(Person.objects.visible_to(user), raw)
+    found = person_matches(Person.objects.visible_to(user), raw, station_id=scope_for(user).single_station_id)
     try:
         number = max(int(page_number or 1), 1)
     except (TypeError, ValueError):
         number = 1
     paginator = Paginator([], PAGE_SIZE)
+    if found.pages is not None:
+        paginator.count = found.pages.count()
+        number = min(number, paginator.num_pages)
+        return Page(_rows(found.pages.ids((number - 1) * PAGE_SIZE, PAGE_SIZE)), number, paginator)
     if found.ids is not None:
         paginator.count = len(found.ids)
         number = min(number, paginator.num_pages)

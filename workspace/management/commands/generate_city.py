@@ -41,7 +41,19 @@ from workspace.city_audit import AuditHistory, staff_per_station, station_staff
 CHUNK = 50_000
 TABLES = ["persons_person", "persons_employer", "persons_employment", "housing_landlord", "housing_property",
           "housing_unit", "housing_residence", "patrol_inspection", "patrol_residencepermit", "portal_submission",
-          "registry_changelog", "registry_auditevent", "lodging_stay"]
+          "registry_changelog", "registry_auditevent", "lodging_stay", "persons_searchentry"]
+# The tables whose triggers keep each station's search entries (persons.models.SearchEntry): off for the load on
+# PostgreSQL (a trigger per row), the entries then written in one statement.
+TRIGGERED = ["persons_person", "housing_residence"]
+SEARCH_ENTRIES = """
+INSERT INTO persons_searchentry (station_id, person_id, name, name_pinyin, name_initials)
+SELECT registered_station_id, id, name, name_pinyin, name_initials FROM persons_person
+ WHERE registered_station_id IS NOT NULL
+UNION
+SELECT r.station_id, p.id, p.name, p.name_pinyin, p.name_initials
+  FROM housing_residence r JOIN persons_person p ON p.id = r.person_id WHERE r.registered_elsewhere
+ON CONFLICT (station_id, person_id) DO NOTHING
+"""
 PROPERTY_TYPES = [("flat", 38), ("self_built", 27), ("group_rental", 8), ("dormitory", 5), ("owner_occupied", 20),
                   ("non_residential", 2)]
 RENTAL_TYPES = {"flat", "self_built", "group_rental"}
@@ -129,6 +141,8 @@ class Command(BaseCommand):
         dropped = self.drop_indexes() if postgres else []
         try:
             with transaction.atomic():
+                if postgres:
+                    self.triggers("DISABLE")
                 self.prepare_names()
                 self.jurisdiction(districts, stations, communities)
                 self.feed_start()
@@ -136,6 +150,9 @@ class Command(BaseCommand):
                 self.landlords_and_properties(persons)
                 self.people_and_residences(persons)
                 self.lodgings_and_stays(persons)
+                if postgres:
+                    self.triggers("ENABLE")
+                    self.search_entries()
                 if audit_days > 0:
                     self.audit_history(persons, audit_days, audit_events_per_person)
         finally:
@@ -598,6 +615,19 @@ class Command(BaseCommand):
                 cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
         self.say(f"dropped {len(found)} secondary indexes for the load")
         return found
+
+    def triggers(self, action):
+        with connection.cursor() as cursor:
+            # ALTER TABLE refuses a table with deferred foreign-key checks pending: run them first.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for table in TRIGGERED:
+                cursor.execute(f"ALTER TABLE {table} {action} TRIGGER USER")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+    def search_entries(self):
+        with connection.cursor() as cursor:
+            cursor.execute(SEARCH_ENTRIES)
+            self.say(f"persons_searchentry: {cursor.rowcount} rows")
 
     def restore_indexes(self, definitions):
         with connection.cursor() as cursor:

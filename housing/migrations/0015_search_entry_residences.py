@@ -1,0 +1,138 @@
+"""A person is found by the search of each station where a residence of theirs was registered while they were
+registered elsewhere (``persons.models.SearchEntry``): as ``Person.objects.visible_to`` sees them (housing's
+scope condition), kept by triggers on the residences, and on a person's station of registration when it
+changes (the old station keeps its entry only for such a residence there). Fills those entries.
+"""
+
+from django.db import migrations
+
+POSTGRES_TRIGGERS = """
+CREATE OR REPLACE FUNCTION housing_search_entry_add() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO persons_searchentry (station_id, person_id, name, name_pinyin, name_initials)
+    SELECT NEW.station_id, p.id, p.name, p.name_pinyin, p.name_initials FROM persons_person p
+     WHERE p.id = NEW.person_id
+    ON CONFLICT (station_id, person_id) DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE FUNCTION housing_search_entry_drop() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM persons_searchentry e
+     WHERE e.station_id = OLD.station_id AND e.person_id = OLD.person_id
+       AND NOT EXISTS (SELECT 1 FROM persons_person p
+                        WHERE p.id = OLD.person_id AND p.registered_station_id = OLD.station_id)
+       AND NOT EXISTS (SELECT 1 FROM housing_residence r
+                        WHERE r.person_id = OLD.person_id AND r.station_id = OLD.station_id
+                          AND r.registered_elsewhere);
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE FUNCTION housing_search_entry_registration() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM persons_searchentry e
+     WHERE e.person_id = NEW.id AND e.station_id = OLD.registered_station_id
+       AND NOT EXISTS (SELECT 1 FROM housing_residence r
+                        WHERE r.person_id = NEW.id AND r.station_id = OLD.registered_station_id
+                          AND r.registered_elsewhere);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER housing_search_entry_insert AFTER INSERT ON housing_residence
+    FOR EACH ROW WHEN (NEW.registered_elsewhere) EXECUTE FUNCTION housing_search_entry_add();
+CREATE TRIGGER housing_search_entry_delete AFTER DELETE ON housing_residence
+    FOR EACH ROW WHEN (OLD.registered_elsewhere) EXECUTE FUNCTION housing_search_entry_drop();
+CREATE TRIGGER housing_search_entry_update_drop AFTER UPDATE OF station_id, person_id, registered_elsewhere
+    ON housing_residence FOR EACH ROW
+    WHEN (OLD.registered_elsewhere AND (OLD.station_id, OLD.person_id, OLD.registered_elsewhere)
+          IS DISTINCT FROM (NEW.station_id, NEW.person_id, NEW.registered_elsewhere))
+    EXECUTE FUNCTION housing_search_entry_drop();
+CREATE TRIGGER housing_search_entry_update_add AFTER UPDATE OF station_id, person_id, registered_elsewhere
+    ON housing_residence FOR EACH ROW
+    WHEN (NEW.registered_elsewhere AND (OLD.station_id, OLD.person_id, OLD.registered_elsewhere)
+          IS DISTINCT FROM (NEW.station_id, NEW.person_id, NEW.registered_elsewhere))
+    EXECUTE FUNCTION housing_search_entry_add();
+CREATE TRIGGER housing_search_entry_registration AFTER UPDATE OF registered_station_id ON persons_person
+    FOR EACH ROW WHEN (OLD.registered_station_id IS NOT NULL
+                       AND OLD.registered_station_id IS DISTINCT FROM NEW.registered_station_id)
+    EXECUTE FUNCTION housing_search_entry_registration();
+"""
+POSTGRES_DROP = """
+DROP TRIGGER IF EXISTS housing_search_entry_insert ON housing_residence;
+DROP TRIGGER IF EXISTS housing_search_entry_delete ON housing_residence;
+DROP TRIGGER IF EXISTS housing_search_entry_update_drop ON housing_residence;
+DROP TRIGGER IF EXISTS housing_search_entry_update_add ON housing_residence;
+DROP TRIGGER IF EXISTS housing_search_entry_registration ON persons_person;
+DROP FUNCTION IF EXISTS housing_search_entry_add();
+DROP FUNCTION IF EXISTS housing_search_entry_drop();
+DROP FUNCTION IF EXISTS housing_search_entry_registration();
+"""
+
+_ADD = """INSERT OR IGNORE INTO persons_searchentry (station_id, person_id, name, name_pinyin, name_initials)
+          SELECT NEW.station_id, p.id, p.name, p.name_pinyin, p.name_initials FROM persons_person p
+           WHERE p.id = NEW.person_id;"""
+_DROP = """DELETE FROM persons_searchentry
+            WHERE station_id = OLD.station_id AND person_id = OLD.person_id
+              AND NOT EXISTS (SELECT 1 FROM persons_person p
+                               WHERE p.id = OLD.person_id AND p.registered_station_id = OLD.station_id)
+              AND NOT EXISTS (SELECT 1 FROM housing_residence r
+                               WHERE r.person_id = OLD.person_id AND r.station_id = OLD.station_id
+                                 AND r.registered_elsewhere);"""
+_CHANGED = ("(OLD.station_id IS NOT NEW.station_id OR OLD.person_id IS NOT NEW.person_id "
+            "OR OLD.registered_elsewhere IS NOT NEW.registered_elsewhere)")
+SQLITE_TRIGGERS = [
+    f"""CREATE TRIGGER housing_search_entry_insert AFTER INSERT ON housing_residence
+        WHEN NEW.registered_elsewhere BEGIN {_ADD} END""",
+    f"""CREATE TRIGGER housing_search_entry_delete AFTER DELETE ON housing_residence
+        WHEN OLD.registered_elsewhere BEGIN {_DROP} END""",
+    f"""CREATE TRIGGER housing_search_entry_update AFTER UPDATE OF station_id, person_id, registered_elsewhere
+        ON housing_residence WHEN {_CHANGED}
+        BEGIN
+            {_DROP.replace("WHERE station_id", "WHERE OLD.registered_elsewhere AND station_id", 1)}
+            {_ADD.replace("WHERE p.id = NEW.person_id", "WHERE p.id = NEW.person_id AND NEW.registered_elsewhere")}
+        END""",
+    """CREATE TRIGGER housing_search_entry_registration AFTER UPDATE OF registered_station_id ON persons_person
+       WHEN OLD.registered_station_id IS NOT NULL AND OLD.registered_station_id IS NOT NEW.registered_station_id
+       BEGIN
+           DELETE FROM persons_searchentry
+            WHERE person_id = NEW.id AND station_id = OLD.registered_station_id
+              AND NOT EXISTS (SELECT 1 FROM housing_residence r
+                               WHERE r.person_id = NEW.id AND r.station_id = OLD.registered_station_id
+                                 AND r.registered_elsewhere);
+       END""",
+]
+SQLITE_DROP = [f"DROP TRIGGER IF EXISTS housing_search_entry_{name}"
+               for name in ("insert", "delete", "update", "registration")]
+
+# Also in workspace/management/commands/generate_city.py (a bulk load fills the entries after its rows).
+FILL = """
+INSERT INTO persons_searchentry (station_id, person_id, name, name_pinyin, name_initials)
+SELECT DISTINCT r.station_id, p.id, p.name, p.name_pinyin, p.name_initials
+  FROM housing_residence r JOIN persons_person p ON p.id = r.person_id
+ WHERE r.registered_elsewhere
+   AND NOT EXISTS (SELECT 1 FROM persons_searchentry e WHERE e.station_id = r.station_id AND e.person_id = p.id)
+"""
+
+
+def forward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(POSTGRES_TRIGGERS)
+        schema_editor.execute(FILL)
+        schema_editor.execute("ANALYZE persons_searchentry")
+        return
+    for statement in SQLITE_TRIGGERS:
+        schema_editor.execute(statement)
+    schema_editor.execute(FILL)
+
+
+def backward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(POSTGRES_DROP)
+        return
+    for statement in SQLITE_DROP:
+        schema_editor.execute(statement)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("housing", "0014_residence_ended_via"), ("persons", "0010_search_entry")]
+    operations = [migrations.RunPython(forward, backward)]
