@@ -103,3 +103,22 @@ def test_lodgings_have_guests_some_in_now_some_late_some_registered_residents(db
     for stay in stays.select_related("property").order_by("?")[:30]:
         stay.full_clean()
         assert stay.station_id == stay.property.station_id and stay.property.property_type in LODGING_TYPES
+
+
+def test_each_station_search_entries_are_what_its_staff_may_see(db):
+    """The load writes its rows with the triggers off on PostgreSQL and fills the entries in one statement."""
+    from persons.models import SearchEntry
+    from registry.factories import make_user
+    from registry.models import Station
+
+    _generate()
+    for station in Station.objects.all():
+        staff = make_user("staff", station=station)
+        visible = set(Person.objects.visible_to(staff).values_list("pk", flat=True))
+        assert set(SearchEntry.objects.filter(station=station).values_list("person_id", flat=True)) == visible
+        assert visible
+    # The triggers are on again after the load: a person registered now has an entry.
+    person = Person.objects.filter(registered_station__isnull=False).first()
+    person.name = "改名"
+    person.save()
+    assert set(SearchEntry.objects.filter(person=person).values_list("name", flat=True)) == {"改名"}
