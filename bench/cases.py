@@ -545,9 +545,11 @@ def sustained_load(ctx: Context, gunicorn) -> list:
     ctx.log(f"  load: {product}")
     baseline = run("baseline", max(ctx.load_seconds // 2, 10))
     floor = run("ping", max(ctx.load_seconds // 4, 10))
+    # No target of its own (200 requests/s on these 2 cores was retired): the rate is read beside the
+    # empty signed-in page's, measured in the same run (load_share below).
     load_row = row(group, "load_rps", f"mixed read/write load, {ctx.load_concurrency} concurrent clients, "
                    f"{ctx.load_seconds} s (requests/s)", unit="req/s", product=product, baseline=baseline,
-                   floor=floor, target=("rps", ">=", 200),
+                   floor=floor,
                    note=f"gunicorn {gunicorn.workers} workers, threaded as gunicorn.conf.py says (2 threads, "
                    "keep-alive); the load generator runs on the same 2 cores")
     p95_row = row(group, "load_p95", "mixed load: p95 latency over all requests", product=product,
@@ -562,7 +564,13 @@ def sustained_load(ctx: Context, gunicorn) -> list:
         row(group, "load_id_alone", "one kind alone: the cheapest person read (ID lookup through the API)",
             unit="req/s", product=lookup, floor=floor),
     ]
-    return [load_row, p95_row, *ceilings]
+    share = None
+    if product.get("rps") and page.get("rps") and not product.get("errors"):
+        share = {"share": round(100 * product["rps"] / page["rps"], 1), "rps": product["rps"],
+                 "page_rps": page["rps"]}
+    share_row = row(group, "load_share", "mixed load as a share of the empty signed-in page's rate, same run",
+                    unit="%", product=share)
+    return [load_row, p95_row, share_row, *ceilings]
 
 
 # --- 9. oversight ---------------------------------------------------------------------------------------------

@@ -145,6 +145,9 @@ def _line(r) -> str:
     elif unit == "req/s":
         cells = [_one(p.get("rps"), "req/s"), _one(b.get("rps"), "req/s"), _one(f.get("rps"), "req/s"),
                  _ratio(p.get("rps"), b.get("rps")), _ratio(f.get("rps"), p.get("rps"))]
+    elif unit == "%":
+        cells = [f"{_num(p['share'])} % ({_num(p['rps'])} of {_num(p['page_rps'])} req/s)" if p.get("share") else "–",
+                 "", "", "", ""]
     else:  # MB
         cells = [_one(p.get("peak_rss_mb"), "MB"), "", "", "", ""]
     target, met = "", ""
