@@ -9,34 +9,44 @@ triggers and entries. On PostgreSQL the station-leading search indexes are built
 import django.db.models.deletion
 from django.db import migrations, models
 
+# Statement-level, with transition tables: an import of thousands of persons writes their entries in one
+# INSERT ... SELECT, not one trigger call per row.
 POSTGRES_TRIGGERS = """
-CREATE OR REPLACE FUNCTION persons_search_entry_person() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION persons_search_entry_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF (NEW.name, NEW.name_pinyin, NEW.name_initials)
-                IS DISTINCT FROM (OLD.name, OLD.name_pinyin, OLD.name_initials) THEN
-            UPDATE persons_searchentry SET name = NEW.name, name_pinyin = NEW.name_pinyin,
-                   name_initials = NEW.name_initials
-             WHERE person_id = NEW.id;
-        END IF;
-        IF NEW.registered_station_id IS NOT DISTINCT FROM OLD.registered_station_id THEN
-            RETURN NULL;
-        END IF;
-    END IF;
-    IF NEW.registered_station_id IS NOT NULL THEN
-        INSERT INTO persons_searchentry (station_id, person_id, name, name_pinyin, name_initials)
-        VALUES (NEW.registered_station_id, NEW.id, NEW.name, NEW.name_pinyin, NEW.name_initials)
-        ON CONFLICT (station_id, person_id) DO NOTHING;
-    END IF;
+    INSERT INTO persons_searchentry (station_id, person_id, name, name_pinyin, name_initials)
+    SELECT n.registered_station_id, n.id, n.name, n.name_pinyin, n.name_initials FROM new_rows n
+     WHERE n.registered_station_id IS NOT NULL
+    ON CONFLICT (station_id, person_id) DO NOTHING;
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER persons_search_entry AFTER INSERT OR UPDATE OF name, name_pinyin, name_initials,
-    registered_station_id ON persons_person FOR EACH ROW EXECUTE FUNCTION persons_search_entry_person();
+CREATE OR REPLACE FUNCTION persons_search_entry_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE persons_searchentry e
+       SET name = n.name, name_pinyin = n.name_pinyin, name_initials = n.name_initials
+      FROM new_rows n JOIN old_rows o ON o.id = n.id
+     WHERE e.person_id = n.id
+       AND (n.name, n.name_pinyin, n.name_initials) IS DISTINCT FROM (o.name, o.name_pinyin, o.name_initials);
+    INSERT INTO persons_searchentry (station_id, person_id, name, name_pinyin, name_initials)
+    SELECT n.registered_station_id, n.id, n.name, n.name_pinyin, n.name_initials
+      FROM new_rows n JOIN old_rows o ON o.id = n.id
+     WHERE n.registered_station_id IS NOT NULL AND n.registered_station_id IS DISTINCT FROM o.registered_station_id
+    ON CONFLICT (station_id, person_id) DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER persons_search_entry_insert AFTER INSERT ON persons_person
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION persons_search_entry_inserted();
+CREATE TRIGGER persons_search_entry_update AFTER UPDATE ON persons_person
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION persons_search_entry_updated();
 """
 POSTGRES_DROP = """
-DROP TRIGGER IF EXISTS persons_search_entry ON persons_person;
-DROP FUNCTION IF EXISTS persons_search_entry_person();
+DROP TRIGGER IF EXISTS persons_search_entry_insert ON persons_person;
+DROP TRIGGER IF EXISTS persons_search_entry_update ON persons_person;
+DROP FUNCTION IF EXISTS persons_search_entry_inserted();
+DROP FUNCTION IF EXISTS persons_search_entry_updated();
 """
 
 SQLITE_TRIGGERS = [
