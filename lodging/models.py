@@ -91,6 +91,9 @@ class Stay(IdentityDocument, NamedMixin):
             models.Index(fields=["station", "-arrived_at"], name="stay_station_idx"),
             models.Index(fields=["property", "-arrived_at"], name="stay_property_idx"),
             models.Index(fields=["property"], condition=Q(checked_out_at__isnull=True), name="stay_in_now_idx"),
+            # persons.selectors.document_condition: passports by the last four characters, passports alone.
+            models.Index(fields=["document_tail_hash"], condition=Q(document_type="passport"),
+                         name="stay_passport_tail_idx"),
         ]
 
     def __str__(self):

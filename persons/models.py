@@ -235,6 +235,9 @@ class Person(PersonRecord):
             models.Index(fields=["name_initials"], name="person_initials_idx"),
             models.Index(fields=["name_pinyin"], name="person_pinyin_idx"),
             models.Index(fields=["phone"], name="person_phone_idx"),
+            # persons.selectors.document_condition: passports by the last four characters, passports alone.
+            models.Index(fields=["document_tail_hash"], condition=Q(document_type="passport"),
+                         name="person_passport_tail_idx"),
         ]
 
     def __str__(self):

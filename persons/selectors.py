@@ -96,7 +96,9 @@ class SurnamePages:
                                                                              first=self.text)
 
     def count(self) -> int:
-        return self.entries().count()
+        # The station's range of names starting with the character: the planner reads that index alone, where
+        # for the first-character expression it may read the station's every name (35 ms at 5M instead of 2).
+        return SearchEntry.objects.filter(station_id=self.station_id, name__startswith=self.text).count()
 
     def ids(self, offset: int, limit: int) -> list:
         return list(self.entries().order_by("name_pinyin", "person_id")
@@ -191,22 +193,39 @@ def _candidates(queryset: QuerySet, branches: list, rank, *, entries: QuerySet |
     With ``entries`` (a station's ``SearchEntry`` rows, which hold the same name columns) the branches
     are matched there, from indexes led by the station, instead of among every person in the city.
     """
-    source, key = (queryset, "pk") if entries is None else (entries, "person_id")
-    matched = _any_of(source, branches, key=key).annotate(rank=rank)
-    order = (*RANK_ORDER[:-1], key)
+    if entries is not None:
+        return _station_candidates(queryset, entries, branches, rank)
+    matched = _any_of(queryset, branches).annotate(rank=rank)
     if len(branches) == 1:
         # One index range (a surname: 73,000 entries in a city): sorted here, not in SQL. With ORDER BY
         # the planner costs the whole range and JIT-compiles the query (8 ms); with LIMIT alone it does
         # not. A UNION of branches keeps ORDER BY: with LIMIT alone the planner may walk the table.
-        found = list(matched.order_by().values_list(key, "rank", "name_pinyin")[:CANDIDATES + 1])
-        ids = [pk for pk, _rank, _pinyin in sorted(found, key=lambda row: (-row[1], row[2], row[0]))]
+        found = list(matched.order_by().values_list("pk", "rank", "name_pinyin")[:CANDIDATES + 1])
+        ids = _ranked(found)
     else:
-        ids = list(matched.order_by(*order).values_list(key, flat=True)[:CANDIDATES + 1])
+        ids = list(matched.order_by(*RANK_ORDER).values_list("pk", flat=True)[:CANDIDATES + 1])
     if len(ids) > CANDIDATES:
-        if entries is not None:
-            matched = queryset.filter(pk__in=_any_of(entries, branches, key=key).values(key)).annotate(rank=rank)
         return Matches(matched.order_by(*RANK_ORDER))
     return Matches(queryset, ids, rank)
+
+
+def _ranked(found: list) -> list:
+    """Ids of ``(id, rank, pinyin)`` rows in ``RANK_ORDER``."""
+    return [pk for pk, _rank, _pinyin in sorted(found, key=lambda row: (-row[1], row[2], row[0]))]
+
+
+def _station_candidates(queryset: QuerySet, entries: QuerySet, branches: list, rank) -> Matches:
+    """``_candidates`` from one station's entries: each branch reads its rows' person, rank and pinyin from its
+    own index range, and the UNION of them is all there is to read (no second pass over the entries, which
+    PostgreSQL answered by hashing the station's every entry: 120,000 at 5M)."""
+    parts = [entries.order_by().alias(**aliases).filter(condition).annotate(rank=rank)
+             .values_list("person_id", "rank", "name_pinyin") for aliases, condition in
+             (b if isinstance(b, tuple) else ({}, b) for b in branches)]
+    found = list((parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0])[:CANDIDATES + 1])
+    if len(found) > CANDIDATES:
+        matched = queryset.filter(pk__in=_any_of(entries, branches, key="person_id").values("person_id"))
+        return Matches(matched.annotate(rank=rank).order_by(*RANK_ORDER))
+    return Matches(queryset, _ranked(found), rank)
 
 
 def _any_of(queryset: QuerySet, branches: list, *, key: str = "pk") -> QuerySet:
