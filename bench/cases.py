@@ -301,10 +301,10 @@ def _registration_floor(people, units, station_id) -> dict:
                 person_id = cursor.fetchone()[0]
                 cursor.execute(
                     "INSERT INTO housing_residence (person_id, unit_id, station_id, start_date, reason, source, "
-                    "status, reported_on, note, created_at, updated_at, version) "
+                    "status, reported_on, note, created_at, updated_at, version, end_reason, ended_via) "
                     "VALUES (%s, %s, %s, %s, 'work', 'desk', "
-                    "'active', %s, '', %s, %s, 1) RETURNING id", [person_id, units[i % len(units)][0], station_id,
-                                                                  now.date(), now.date(), now, now])
+                    "'active', %s, '', %s, %s, 1, '', '') RETURNING id",
+                    [person_id, units[i % len(units)][0], station_id, now.date(), now.date(), now, now])
                 made.append((person_id, cursor.fetchone()[0]))
                 cursor.execute("COMMIT")
             except Exception:

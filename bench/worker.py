@@ -401,7 +401,7 @@ def import_floor(args):
                                  row["phone"], "", "", str(row["_station"]), str(now), str(now), "1"]) + "\n")
         residences.write("\t".join([str(pk), str(pk), str(row["_unit"]), str(row["_station"]), row["start_date"],
                                     row["reason"], "import", "active", row["start_date"], "", str(now), str(now),
-                                    "1"]) + "\n")
+                                    "1", "", ""]) + "\n")
     prepare_seconds = time.perf_counter() - prepared
     persons.seek(0)
     residences.seek(0)
@@ -414,7 +414,7 @@ def import_floor(args):
             "hukou_address, occupation, registered_station_id, created_at, updated_at, version) FROM STDIN", persons)
         cursor.cursor.copy_expert(
             "COPY housing_residence (id, person_id, unit_id, station_id, start_date, reason, source, status, "
-            "reported_on, note, created_at, updated_at, version) FROM STDIN", residences)
+            "reported_on, note, created_at, updated_at, version, end_reason, ended_via) FROM STDIN", residences)
         seconds = time.perf_counter() - started
         cursor.execute("ROLLBACK")
     emit(seconds=round(seconds, 2), rows=len(rows), prepare_seconds=round(prepare_seconds, 2),

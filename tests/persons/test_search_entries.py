@@ -14,7 +14,6 @@ from persons.factories import PersonFactory
 from persons.models import Person, SearchEntry
 from persons.selectors import person_matches, person_search
 from persons.services import persons_anonymise
-from registry.factories import make_user
 
 
 def _entries(station) -> set:
