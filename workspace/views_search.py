@@ -41,11 +41,11 @@ def person_page(user, raw: str, page_number) -> Page:
     if found.pages is not None:
         paginator.count = found.pages.count()
         number = min(number, paginator.num_pages)
-        return Page(_rows(found.pages.ids((number - 1) * PAGE_SIZE, PAGE_SIZE)), number, paginator)
+        return Page(_rows(found.scoped, found.pages.ids((number - 1) * PAGE_SIZE, PAGE_SIZE)), number, paginator)
     if found.ids is not None:
         paginator.count = len(found.ids)
         number = min(number, paginator.num_pages)
-        return Page(_rows(found.ids[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]), number, paginator)
+        return Page(_rows(found.scoped, found.ids[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]), number, paginator)
     matches = found.queryset
     if not matches.query.order_by:
         matches = matches.order_by(*Person._meta.ordering)
@@ -63,12 +63,13 @@ def person_page(user, raw: str, page_number) -> Page:
         paginator.count = rows[0].total if rows else 0
         return Page(rows, number, paginator)
     paginator.count = rows[0][1] if rows else 0
-    return Page(_rows([pk for pk, _total in rows]), number, paginator)
+    return Page(_rows(found.scoped, [pk for pk, _total in rows]), number, paginator)
 
 
-def _rows(ids: list) -> list:
-    """The persons with these ids, in this order. The ids came through the user's scope."""
-    found = Person.objects.select_related("registered_station").only(*PAGE_COLUMNS).in_bulk(ids)
+def _rows(scoped, ids: list) -> list:
+    """The persons with these ids, in this order. The ids came through the user's scope (a station's search
+    entries are its scope, kept by triggers); the rows are read through it again all the same."""
+    found = scoped.select_related("registered_station").only(*PAGE_COLUMNS).in_bulk(ids)
     return [found[pk] for pk in ids if pk in found]
 
 
