@@ -7,6 +7,8 @@ pinyin search read the station's every landlord: 17 ms at five million persons (
 
 from django.db import migrations
 
+from registry.migration_operations import postgresql_only
+
 INDEXES = [
     ("landlord_station_name", "housing_landlord USING btree (station_id, name varchar_pattern_ops)"),
     ("landlord_station_initials", "housing_landlord USING btree (station_id, name_initials varchar_pattern_ops)"),
@@ -14,21 +16,9 @@ INDEXES = [
 ]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
-    schema_editor.execute("ANALYZE housing_landlord")
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _definition in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("housing", "0015_search_entry_residences")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgresql_only(
+        "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {definition};" for name, definition in INDEXES)
+        + "ANALYZE housing_landlord;",
+        "".join(f"DROP INDEX IF EXISTS {name};" for name, _definition in INDEXES))]

@@ -7,6 +7,8 @@ chooses between the two.
 
 from django.db import migrations
 
+from registry.migration_operations import postgresql_only
+
 INDEXES = [
     ("stay_name_idx", "lodging_stay USING btree (station_id, name text_pattern_ops)"),
     ("stay_initials_idx", "lodging_stay USING btree (station_id, name_initials text_pattern_ops)"),
@@ -14,21 +16,9 @@ INDEXES = [
 ]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
-    schema_editor.execute("ANALYZE lodging_stay")
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _definition in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("lodging", "0001_initial")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgresql_only(
+        "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {definition};" for name, definition in INDEXES)
+        + "ANALYZE lodging_stay;",
+        "".join(f"DROP INDEX IF EXISTS {name};" for name, _definition in INDEXES))]
