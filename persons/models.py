@@ -398,9 +398,10 @@ class SearchEntry(models.Model):
 
     station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="search_entries", db_index=False)
-    name = models.CharField(max_length=100)
-    name_pinyin = models.CharField(max_length=400, blank=True)
-    name_initials = models.CharField(max_length=100, blank=True)
+    # Copies written by the triggers, never typed: not editable (no form or serializer offers them).
+    name = models.CharField(max_length=100, editable=False)
+    name_pinyin = models.CharField(max_length=400, blank=True, editable=False)
+    name_initials = models.CharField(max_length=100, blank=True, editable=False)
 
     class Meta:
         default_permissions = ()

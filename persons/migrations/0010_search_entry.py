@@ -135,9 +135,9 @@ class Migration(migrations.Migration):
             name='SearchEntry',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('name_pinyin', models.CharField(blank=True, max_length=400)),
-                ('name_initials', models.CharField(blank=True, max_length=100)),
+                ('name', models.CharField(editable=False, max_length=100)),
+                ('name_pinyin', models.CharField(blank=True, editable=False, max_length=400)),
+                ('name_initials', models.CharField(blank=True, editable=False, max_length=100)),
                 ('person', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='search_entries', to='persons.person')),
                 ('station', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='registry.station')),
             ],
