@@ -33,7 +33,22 @@ def postgresql_only(forward_sql: str, backward_sql: str) -> migrations.RunPython
             schema_editor.execute(forward_sql)
 
     def backwards(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
+        if schema_editor.connection.vendor == "postgresql" and backward_sql:
             schema_editor.execute(backward_sql)
 
     return migrations.RunPython(forwards, backwards)
+
+
+def per_engine(*, postgresql: tuple[str, str], sqlite: tuple[list[str], list[str]]) -> migrations.RunPython:
+    """SQL each engine needs in its own dialect (triggers): ``(forward, backward)`` for each. PostgreSQL runs
+    its script at once; SQLite takes one statement at a time."""
+
+    def run(schema_editor, index):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(postgresql[index])
+        elif schema_editor.connection.vendor == "sqlite":
+            for statement in sqlite[index]:
+                schema_editor.execute(statement)
+
+    return migrations.RunPython(lambda apps, schema_editor: run(schema_editor, 0),
+                                lambda apps, schema_editor: run(schema_editor, 1))

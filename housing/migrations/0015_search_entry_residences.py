@@ -6,6 +6,8 @@ changes (the old station keeps its entry only for such a residence there). Fills
 
 from django.db import migrations
 
+from registry.migration_operations import per_engine, postgresql_only
+
 # Statement-level, with transition tables (see persons 0010): a bulk registration writes its entries at once.
 POSTGRES_TRIGGERS = """
 CREATE OR REPLACE FUNCTION housing_search_entry_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -132,25 +134,10 @@ SELECT DISTINCT r.station_id, p.id, p.name, p.name_pinyin, p.name_initials
 """
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_TRIGGERS)
-        schema_editor.execute(FILL)
-        schema_editor.execute("ANALYZE persons_searchentry")
-        return
-    for statement in SQLITE_TRIGGERS:
-        schema_editor.execute(statement)
-    schema_editor.execute(FILL)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DROP)
-        return
-    for statement in SQLITE_DROP:
-        schema_editor.execute(statement)
-
-
 class Migration(migrations.Migration):
     dependencies = [("housing", "0014_residence_ended_via"), ("persons", "0010_search_entry")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [
+        per_engine(postgresql=(POSTGRES_TRIGGERS, POSTGRES_DROP), sqlite=(SQLITE_TRIGGERS, SQLITE_DROP)),
+        migrations.RunSQL(FILL, migrations.RunSQL.noop),
+        postgresql_only("ANALYZE persons_searchentry", ""),
+    ]

@@ -9,6 +9,8 @@ triggers and entries. On PostgreSQL the station-leading search indexes are built
 import django.db.models.deletion
 from django.db import migrations, models
 
+from registry.migration_operations import per_engine, postgresql_only
+
 # Statement-level, with transition tables: an import of thousands of persons writes their entries in one
 # INSERT ... SELECT, not one trigger call per row.
 POSTGRES_TRIGGERS = """
@@ -100,29 +102,6 @@ POSTGRES_INDEXES = [
 ]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_TRIGGERS)
-        schema_editor.execute(FILL)
-        schema_editor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        for name, definition in POSTGRES_INDEXES:
-            schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON persons_searchentry {definition}")
-        schema_editor.execute("ANALYZE persons_searchentry")
-        return
-    for statement in SQLITE_TRIGGERS:
-        schema_editor.execute(statement)
-    schema_editor.execute(FILL)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DROP)
-        return
-    for statement in SQLITE_DROP:
-        schema_editor.execute(statement)
-
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -147,5 +126,12 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('station', 'person'), name='search_entry_station_person')],
             },
         ),
-        migrations.RunPython(forward, backward),
+        per_engine(postgresql=(POSTGRES_TRIGGERS, POSTGRES_DROP), sqlite=(SQLITE_TRIGGERS, SQLITE_DROP)),
+        migrations.RunSQL(FILL, migrations.RunSQL.noop),
+        postgresql_only(
+            "SET LOCAL maintenance_work_mem = '512MB';"
+            + "".join(f"CREATE INDEX IF NOT EXISTS {name} ON persons_searchentry {definition};"
+                      for name, definition in POSTGRES_INDEXES)
+            + "ANALYZE persons_searchentry;",
+            "".join(f"DROP INDEX IF EXISTS {name};" for name, _definition in POSTGRES_INDEXES)),
     ]
