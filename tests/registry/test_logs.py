@@ -26,6 +26,15 @@ def test_numbers_names_emails_and_query_strings_are_redacted_from_a_line():
     assert redact(ours) == ours
 
 
+def test_a_task_id_is_kept_whole_even_when_its_groups_are_digits_and_a_number_beside_it_is_not():
+    # A task id whose middle groups are all digits read as a phone number and was cut to "53f52c95-[number]-93e1-..."
+    # (the worker-kill test then never found its task's "succeeded" line: about one run in ten).
+    for task_id in ("53f52c95-1234-4567-93e1-1a389acebdfa", "12345678-9abc-4def-8123-456789abcdef",
+                    "12345678-1234-4234-8234-123456789012"):
+        line = redact(f"Task patrol.tasks.rating_recalculate_all[{task_id}] succeeded for {PHONE}")
+        assert line == f"Task patrol.tasks.rating_recalculate_all[{task_id}] succeeded for [number]"
+
+
 def test_the_filter_renders_arguments_and_tracebacks_redacted_and_drops_the_request():
     logger = logging.getLogger("tests.personal")
     record = logger.makeRecord("tests.personal", logging.ERROR, __file__, 1, "lookup of %s failed", (PHONE,),
