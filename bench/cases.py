@@ -425,6 +425,9 @@ def nightly(ctx: Context) -> list:
     ctx.log(f"  sweep: {sweep}")
     sweep_base = run_worker("sweep_naive", database_url=url, args={"sample": 3000}, timeout=1800)
     sweep_floor = run_worker("sweep_floor", database_url=url, timeout=1800)
+    ctx.log("  dashboard figures: nightly check")
+    tallies = run_worker("tally_check", database_url=url, timeout=1800)
+    ctx.log(f"  dashboard figures: {tallies}")
     return [
         row(group, "rating_all", "rating recalculation over all properties (`rating_recalculate_all`)", unit="s",
             product=_seconds(rating), baseline=_seconds(rating_base), floor=_seconds(rating_floor),
@@ -436,6 +439,9 @@ def nightly(ctx: Context) -> list:
             target=("seconds", "<=", 60), note=sweep.get("note", "")),
         row(group, "sweep_rss", "sweep: peak RSS of the worker process", unit="MB",
             product=_rss(sweep), target=("peak_rss_mb", "<=", 300)),
+        row(group, "tally_check", "dashboards' kept figures folded and checked against a fresh count "
+            "(`tally_compact_task`, `tally_check_task`)", unit="s", product=_seconds(tallies),
+            target=("seconds", "<=", 60), note=tallies.get("note", "")),
     ]
 
 

@@ -456,8 +456,25 @@ def access_flags(args):
          what=f"five rules over the {events:,} events of {day} (and the 30 days before for the median)")
 
 
+def tally_check(args):
+    """The nightly check of the dashboards' kept figures against a fresh count (workspace/tallies.py), after
+    folding the day's deltas as the ten-minute task does."""
+    from workspace.tasks import tally_check_task, tally_compact_task
+
+    started = time.perf_counter()
+    folded = tally_compact_task.apply()
+    compacted = time.perf_counter() - started
+    result = tally_check_task.apply()
+    if result.failed() or folded.failed():
+        raise RuntimeError(result.traceback or folded.traceback)
+    emit(seconds=round(time.perf_counter() - started, 2), rows=result.result["figures"],
+         note=f"{folded.result:,} deltas folded in {compacted:.1f} s; {result.result['figures']:,} figures counted "
+              f"afresh, {result.result['different']} different", what="tally_compact_task, tally_check_task")
+
+
 TASKS = {f.__name__: f for f in [rating, rating_naive, rating_floor, sweep, sweep_naive, sweep_floor, import_validate,
-                                  import_commit, import_cleanup, import_naive, import_floor, access_flags]}
+                                  import_commit, import_cleanup, import_naive, import_floor, access_flags,
+                                  tally_check]}
 
 if __name__ == "__main__":
     TASKS[sys.argv[1]](json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})

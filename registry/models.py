@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
@@ -187,6 +188,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["station_id", "-at"], name="audit_station_idx"),
             # A user's events newest first (the audit page's user filter, a user's activity).
             models.Index(fields=["actor_id", "-at"], name="audit_actor_idx"),
+            # Registrations each user ended (the dashboard's work by staff, "moves"): a sliver of the trail.
+            models.Index(fields=["actor_id", "at"], name="audit_residence_ended_idx",
+                         condition=Q(action="update", object_type="housing.residence", changes__status__1="ended")),
         ]
 
     def __str__(self):

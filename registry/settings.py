@@ -494,6 +494,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=5, minute=0),
         "options": {"expires": DAY - 600},
     },
+    "tally-compact": {
+        "task": "workspace.tasks.tally_compact_task",
+        "schedule": schedule(run_every=timedelta(minutes=10)),
+        "options": {"expires": 540},
+    },
+    "tally-check": {
+        "task": "workspace.tasks.tally_check_task",
+        "schedule": crontab(hour=4, minute=15),
+        "options": {"expires": DAY - 600},
+    },
     "audit-purge-expired": {
         "task": "registry.tasks.audit_purge_expired",
         "schedule": crontab(hour=3, minute=30),

@@ -1,10 +1,12 @@
 """Reads for the supervisors' dashboards: a station's figures, and every station of a district side by side.
 
-Each figure is one aggregate query over indexed columns (the station is copied onto residences,
-properties and submissions for exactly this), so the district page costs the same few queries
-whether it has 5 stations or 50. At a million persons those queries still take about 250 ms of
-database time per page, so a page's figures are kept in the shared cache for
-``REGISTRY["DASHBOARD_CACHE_SECONDS"]`` (the page says when they were counted, and can count afresh).
+The figures over the big tables (residents and their verifications, moves in and out, owners' reports,
+properties and their stars) are read from the counts the database keeps per station and day
+(``workspace/tallies.py``): a district of five million persons is a few thousand rows to sum, not six million
+residences to count. The rest are grouped queries over small or well-indexed sets (reports waiting, permits,
+escalated verifications, the work by staff), so the district page costs the same few queries whether it has 5
+stations or 50. A page's figures are still kept in the shared cache for ``REGISTRY["DASHBOARD_CACHE_SECONDS"]``
+(the page says when they were counted, and can count afresh).
 
 Some figures are "now" (residents, verifications overdue today); the others are about a period the page
 chooses (``Period``): owners' reports and late ones, arrivals and departures by month, overdue verifications
@@ -19,15 +21,16 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from housing.models import CURRENT_RESIDENCE_STATUSES as CURRENT
-from housing.models import Property, Residence, ResidenceEndReasonChoices, ResidenceStatusChoices
-from patrol.models import Inspection, PropertyRating, ResidencePermit, VerificationRequest, Visit
+from housing.models import Residence, ResidenceEndReasonChoices, ResidenceStatusChoices
+from patrol.models import Inspection, ResidencePermit, VerificationRequest, Visit
 from portal.models import Submission
 from registry.models import AuditAction, AuditEvent
+
+from .models import Tally
 
 
 @dataclass(frozen=True)
@@ -116,31 +119,24 @@ def station_figures(station_ids, *, today: datetime.date | None = None,
     ids = list(station_ids)
     figures = {pk: StationFigures(station_id=pk) for pk in ids}
     soon = today + datetime.timedelta(days=7)
-    for row in (Residence.objects.filter(station_id__in=ids, status__in=CURRENT).values("station_id")
-                .annotate(residents=Count("id"), unconfirmed=Count("id", filter=Q(status="unconfirmed")),
-                          overdue=Count("id", filter=Q(next_verification_due__lt=today)),
-                          due_soon=Count("id", filter=Q(next_verification_due__gte=today,
-                                                        next_verification_due__lte=soon)))
+    for row in (Tally.objects.filter(station_id__in=ids, kind="current").values("station_id")
+                .annotate(residents=Sum("n"), unconfirmed=Sum("n", filter=Q(label="unconfirmed")),
+                          overdue=Sum("n", filter=Q(day__lt=today)),
+                          due_soon=Sum("n", filter=Q(day__gte=today, day__lte=soon)))
                 .order_by()):
         stats = figures[row["station_id"]]
-        stats.residents, stats.unconfirmed = row["residents"], row["unconfirmed"]
-        stats.overdue, stats.due_soon = row["overdue"], row["due_soon"]
-    for station_id, count in (Property.objects.filter(station_id__in=ids).values("station_id")
-                              .annotate(n=Count("id")).order_by().values_list("station_id", "n")):
-        figures[station_id].properties = count
+        stats.residents, stats.unconfirmed = row["residents"] or 0, row["unconfirmed"] or 0
+        stats.overdue, stats.due_soon = row["overdue"] or 0, row["due_soon"] or 0
+    for row in (Tally.objects.filter(station_id__in=ids, kind="reported", day__gte=period.since, day__lte=period.until)
+                .values("station_id").annotate(reports=Sum("n"), late=Sum("n", filter=Q(label="late"))).order_by()):
+        stats = figures[row["station_id"]]
+        stats.reports, stats.late = row["reports"] or 0, row["late"] or 0
     # The instant ``Submission.objects.submitted_before(waiting_cutoff(today))`` compares with.
     cutoff = timezone.make_aware(datetime.datetime.combine(waiting_cutoff(today), datetime.time.min))
-    waiting_old = Q(status="waiting", created_at__lt=cutoff)
-    in_period = Q(reported_on__gte=period.since, reported_on__lte=period.until)
-    for row in (Submission.objects.filter(Q(status="waiting") | in_period, station_id__in=ids).values("station_id")
-                .annotate(waiting=Count("id", filter=Q(status="waiting")),
-                          waiting_old=Count("id", filter=waiting_old),
-                          reports=Count("id", filter=in_period),
-                          late=Count("id", filter=in_period & Q(is_late=True)))
-                .order_by()):
+    for row in (Submission.objects.filter(station_id__in=ids, status="waiting").values("station_id")
+                .annotate(waiting=Count("id"), waiting_old=Count("id", filter=Q(created_at__lt=cutoff))).order_by()):
         stats = figures[row["station_id"]]
         stats.waiting, stats.waiting_old = row["waiting"], row["waiting_old"]
-        stats.reports, stats.late = row["reports"], row["late"]
     expiring_until = today + datetime.timedelta(days=rules["PERMIT_REMINDER_DAYS"])
     for station_id, count in (ResidencePermit.objects.filter(station_id__in=ids, expires_on__gte=today,
                                                              expires_on__lte=expiring_until)
@@ -154,10 +150,13 @@ def station_figures(station_ids, *, today: datetime.date | None = None,
                               .values_list("property__station_id", "n")):
         figures[station_id].escalated = count
     rated = defaultdict(dict)
-    for station_id, stars, count in (PropertyRating.objects.filter(property__station_id__in=ids, is_current=True)
-                                     .values("property__station_id", "stars").annotate(n=Count("id")).order_by()
-                                     .values_list("property__station_id", "stars", "n")):
-        rated[station_id][stars] = count
+    for station_id, kind, label, count in (Tally.objects.filter(station_id__in=ids, kind__in=("properties", "stars"))
+                                           .values("station_id", "kind", "label").annotate(n=Sum("n")).order_by()
+                                           .values_list("station_id", "kind", "label", "n")):
+        if kind == "properties":
+            figures[station_id].properties = count
+        else:
+            rated[station_id][int(label)] = count
     for station_id, stats in figures.items():
         counts = rated.get(station_id, {})
         unrated = stats.properties - sum(counts.values()) + counts.get(0, 0)
@@ -167,15 +166,16 @@ def station_figures(station_ids, *, today: datetime.date | None = None,
 
 def moves_by_month(station_ids, *, period: Period) -> list[dict]:
     """Arrivals (moved in) and departures (moved out) in the period, by month (oldest first), all stations
-    summed; the first and last months count only their days inside the period. Two grouped queries."""
-    counted = {}
-    for name, column in (("arrivals", "start_date"), ("departures", "end_date")):
-        counted[name] = dict(Residence.objects.filter(**{"station_id__in": station_ids, f"{column}__gte": period.since,
-                                                         f"{column}__lte": period.until})
-                             .annotate(month=TruncMonth(column)).values("month").annotate(n=Count("id"))
-                             .order_by().values_list("month", "n"))
+    summed; the first and last months count only their days inside the period. One grouped read of the kept
+    figures (``workspace/tallies.py``)."""
+    counted = {"moved_in": {}, "moved_out": {}}
+    for kind, month, count in (Tally.objects.filter(station_id__in=station_ids, kind__in=counted,
+                                                    day__gte=period.since, day__lte=period.until)
+                               .annotate(month=TruncMonth("day")).values("kind", "month").annotate(n=Sum("n"))
+                               .order_by().values_list("kind", "month", "n")):
+        counted[kind][month] = count
     return [{"month": month, "first": period.clip(month)[0], "last": period.clip(month)[1],
-             "arrivals": _by_month(counted["arrivals"], month), "departures": _by_month(counted["departures"], month)}
+             "arrivals": _by_month(counted["moved_in"], month), "departures": _by_month(counted["moved_out"], month)}
             for month in period.months()]
 
 
@@ -184,10 +184,12 @@ NOT_RECORDED = "none"  # departures whose reason nobody asked (an owner's report
 
 def departures_by_reason(station_ids, *, period: Period) -> dict[str, int]:
     """Registrations ended (moved out) in the period, all stations summed, by reason: every reason, then
-    ``NOT_RECORDED``, zeros included. One grouped query over the same rows as the monthly departures."""
-    counted = dict(Residence.objects.filter(station_id__in=station_ids, status=ResidenceStatusChoices.ENDED,
-                                            end_date__gte=period.since, end_date__lte=period.until)
-                   .values("end_reason").annotate(n=Count("id")).order_by().values_list("end_reason", "n"))
+    ``NOT_RECORDED``, zeros included. The kept figures of ended registrations are labelled ``ended:<reason>``."""
+    ended = f"{ResidenceStatusChoices.ENDED}:"
+    counted = dict(Tally.objects.filter(station_id__in=station_ids, kind="moved_out", label__startswith=ended,
+                                        day__gte=period.since, day__lte=period.until)
+                   .values("label").annotate(n=Sum("n")).order_by().values_list("label", "n"))
+    counted = {label.removeprefix(ended): count for label, count in counted.items()}
     return {**{reason: counted.get(reason, 0) for reason in ResidenceEndReasonChoices.values},
             NOT_RECORDED: counted.get("", 0)}
 

@@ -37,13 +37,15 @@ from persons.models import Person
 from registry.crypto import encrypt
 from registry.models import ChangeLog, Community, District, Station
 from workspace.city_audit import AuditHistory, staff_per_station, station_staff
+from workspace.tallies import fill
 
 CHUNK = 50_000
 TABLES = ["persons_person", "persons_employer", "persons_employment", "housing_landlord", "housing_property",
           "housing_unit", "housing_residence", "patrol_inspection", "patrol_residencepermit", "portal_submission",
           "registry_changelog", "registry_auditevent", "lodging_stay", "persons_searchentry"]
 # The tables whose triggers keep each station's search entries (persons.models.SearchEntry): off for the load on
-# PostgreSQL (a trigger per row), the entries then written in one statement.
+# PostgreSQL (a trigger per row), the entries then written in one statement; the dashboards' figures kept from
+# the residences (workspace/tallies.py) are counted afresh after it too.
 TRIGGERED = ["persons_person", "housing_residence"]
 SEARCH_ENTRIES = """
 INSERT INTO persons_searchentry (station_id, person_id, name, name_pinyin, name_initials)
@@ -153,6 +155,7 @@ class Command(BaseCommand):
                 if postgres:
                     self.triggers("ENABLE")
                     self.search_entries()
+                    self.tallies()
                 if audit_days > 0:
                     self.audit_history(persons, audit_days, audit_events_per_person)
         finally:
@@ -628,6 +631,12 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute(SEARCH_ENTRIES)
             self.say(f"persons_searchentry: {cursor.rowcount} rows")
+
+    def tallies(self):
+        """The dashboards' figures (workspace/tallies.py) counted afresh: the residences were loaded without
+        their triggers."""
+        with connection.cursor() as cursor:
+            self.say(f"workspace_tally: {fill(cursor, connection.vendor)} rows")
 
     def restore_indexes(self, definitions):
         with connection.cursor() as cursor:
