@@ -477,6 +477,8 @@ def import_csv(ctx: Context) -> list:
     floor = run_worker("import_floor", database_url=url, args=args, timeout=3600)
     cleanup = run_worker("import_cleanup", database_url=url, args={"job": validate.get("job")}, timeout=3600) \
         if validate.get("job") else {}
+    if "error" in cleanup:  # the city would keep the imported persons, and the next runs measure a bigger one
+        raise RuntimeError(f"import cleanup failed: {cleanup['error']}: {cleanup.get('stderr', '')[-500:]}")
     note = (f"{ctx.import_rows:,} new residents in the staff's station, through `import_validate` and "
             f"`import_commit` (the Celery tasks' bodies) in a worker process (the product's cap is 100,000 rows). "
             f"Afterwards the feed entries were numbered by `changes_settle` (the background task queued after an "

@@ -331,6 +331,10 @@ def import_cleanup(args):
                        "FROM housing_residence WHERE source = 'import' AND created_at >= %s AND created_by_id = %s",
                        [job.started_at, job.user_id])
         cursor.execute("DELETE FROM housing_residence WHERE id IN (SELECT id FROM bench_imported)")
+        # The persons' search entries (persons.SearchEntry: Django's cascade, not the database's) go first.
+        cursor.execute("DELETE FROM persons_searchentry e USING persons_person p WHERE e.person_id = p.id "
+                       "AND p.id IN (SELECT person_id FROM bench_imported) AND p.created_at >= %s "
+                       "AND NOT EXISTS (SELECT 1 FROM housing_residence r WHERE r.person_id = p.id)", [job.started_at])
         cursor.execute("DELETE FROM persons_person p WHERE p.id IN (SELECT person_id FROM bench_imported) "
                        "AND p.created_at >= %s AND NOT EXISTS (SELECT 1 FROM housing_residence r "
                        "WHERE r.person_id = p.id)", [job.started_at])
@@ -344,7 +348,7 @@ def import_cleanup(args):
     # The deleted rows too: a city does not lose 100,000 persons at once, and autovacuum waits for 20% of a
     # table, so the next benchmarks would otherwise read around their dead versions.
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) housing_residence, persons_person")
+        cursor.execute("VACUUM (ANALYZE) housing_residence, persons_person, persons_searchentry")
     emit(seconds=0, removed=removed, settle_seconds=round(time.perf_counter() - started, 1), settled=numbered)
 
 
