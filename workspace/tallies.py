@@ -12,8 +12,9 @@ update a shared counter: two registrations at one station never wait for each ot
 (nightly) counts everything afresh, compares, and repairs a difference (which would mean a write around the
 triggers; it is logged).
 
-The triggers are built here from ``SOURCES`` for each engine, and installed by the migrations (0001, and any
-later one that changes ``SOURCES`` calls ``install`` again); ``fill`` builds the same figures from the tables.
+The triggers are built here from ``SOURCES`` for each engine and installed by the migrations (0001; a change to
+``SOURCES`` comes with a migration that installs them again and refills); ``fill`` builds the same figures from
+the tables.
 """
 
 import logging
@@ -155,27 +156,6 @@ def sqlite_triggers() -> tuple[list[str], list[str]]:
             install.append(f"CREATE TRIGGER {name}_{event.lower()} AFTER {event} ON {table} BEGIN "
                            f"{_grouped(selects, net=net)}; END")
     return install, remove
-
-
-def install(schema_editor) -> None:
-    """Create (or replace) the triggers on this database, and fill the figures from the tables."""
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(postgresql_triggers()[0])
-    elif vendor == "sqlite":
-        for statement in sqlite_triggers()[0]:
-            schema_editor.execute(statement)
-    with schema_editor.connection.cursor() as cursor:
-        fill(cursor, vendor)
-
-
-def uninstall(schema_editor) -> None:
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(postgresql_triggers()[1])
-    elif vendor == "sqlite":
-        for statement in sqlite_triggers()[1]:
-            schema_editor.execute(statement)
 
 
 def counted_sql(vendor: str) -> str:

@@ -3,15 +3,13 @@ reports, properties and ratings (built by ``workspace/tallies.py`` for the engin
 
 from django.db import migrations, models
 
-
-def install(apps, schema_editor):
-    from workspace.tallies import install
-    install(schema_editor)
+from registry.migration_operations import per_engine
+from workspace.tallies import fill, postgresql_triggers, sqlite_triggers
 
 
-def uninstall(apps, schema_editor):
-    from workspace.tallies import uninstall
-    uninstall(schema_editor)
+def fill_tallies(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        fill(cursor, schema_editor.connection.vendor)
 
 
 class Migration(migrations.Migration):
@@ -40,5 +38,6 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['station_id', 'kind', 'day'], name='tally_station_kind_day')],
             },
         ),
-        migrations.RunPython(install, uninstall),
+        per_engine(postgresql=postgresql_triggers(), sqlite=sqlite_triggers()),
+        migrations.RunPython(fill_tallies, migrations.RunPython.noop),
     ]
