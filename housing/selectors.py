@@ -6,6 +6,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from persons.extensions import Probe, read_first
 from persons.models import Employer, Person
 from registry.lookups import count_of
 from registry.roles import RoleChoices
@@ -100,11 +101,12 @@ DUE_SOON_DAYS = 7  # "due": within a week, as the dashboards' "due soon"
 
 
 def person_lives(user, *, community=None, property=None, residence_status: str = "", verification: str = "",
-                 arrived_from=None, arrived_until=None, today=None):
+                 arrived_from=None, arrived_until=None, today=None, plan: str = ""):
     """A condition on a person: one of their residences in ``user``'s scope matches everything chosen (see
     ``persons.extensions.person_lives``). Each is a column of the residence or its unit's property, reached
-    from the person through the residence's person index; "ended" means none current in scope."""
-    in_scope = Residence.objects.visible_to(user).filter(person=OuterRef("pk"))
+    from the person through the residence's person index; "ended" means none current in scope. ``plan``: how
+    the caller reads the page ("probe", "first"; see there)."""
+    in_scope = Residence.objects.visible_to(user)
     residences = in_scope
     if community is not None:
         residences = residences.filter(unit__property__community=community)
@@ -122,12 +124,20 @@ def person_lives(user, *, community=None, property=None, residence_status: str =
         else:
             residences = residences.filter(next_verification_due__gte=today,
                                            next_verification_due__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
-    if residence_status == ResidenceStatusChoices.ENDED:
-        return Q(Exists(residences.filter(status=ResidenceStatusChoices.ENDED))) & ~Q(
-            Exists(in_scope.filter(status__in=CURRENT)))
     if residence_status:
         residences = residences.filter(status=residence_status)
-    return Q(Exists(residences))
+    exists = Probe if plan == "probe" else Exists
+    # Read first: a few thousand residences of the station, from indexes led by the station (housing 0018);
+    # not those living there now (most of the station), nor a community (read person by person, in order).
+    selective = verification or arrived_from or arrived_until or residence_status in (
+        ResidenceStatusChoices.ENDED, ResidenceStatusChoices.UNCONFIRMED)
+    if plan == "first" and selective and community is None and property is None:
+        condition = read_first(residences)
+    else:
+        condition = Q(exists(residences.filter(person=OuterRef("pk"))))
+    if residence_status == ResidenceStatusChoices.ENDED:
+        condition &= ~Q(exists(in_scope.filter(person=OuterRef("pk"), status__in=CURRENT)))
+    return condition
 
 
 def property_choices(request):

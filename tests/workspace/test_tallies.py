@@ -5,7 +5,6 @@ repairs a figure written around the triggers. Run on SQLite (row triggers) and P
 import datetime
 import io
 
-import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -37,7 +36,8 @@ def afresh(station_id: int) -> dict:
     return {
         "residents": current.count(), "unconfirmed": current.filter(status="unconfirmed").count(),
         "overdue": current.filter(next_verification_due__lt=TODAY).count(),
-        "due_soon": current.filter(next_verification_due__gte=TODAY, next_verification_due__lte=TODAY + 7 * DAY).count(),
+        "due_soon": current.filter(next_verification_due__gte=TODAY,
+                                   next_verification_due__lte=TODAY + 7 * DAY).count(),
         "properties": properties, "reports": reports.count(), "late": reports.filter(is_late=True).count(),
         "stars": {**stars, 0: properties - sum(stars.values())},
         "arrivals": residences.filter(start_date__gte=PERIOD.since, start_date__lte=PERIOD.until).count(),
@@ -73,9 +73,9 @@ def test_figures_follow_every_kind_of_write(rental_a, rental_b, landlord_a, stat
     first = ResidenceFactory(unit=unit_a, next_verification_due=TODAY - 3 * DAY, start_date=TODAY - 40 * DAY)
     second = ResidenceFactory(unit=unit_a, status="unconfirmed", next_verification_due=TODAY + 3 * DAY)
     undated = ResidenceFactory(unit=unit_b, next_verification_due=None, start_date=TODAY - 2 * DAY)
-    Residence.objects.bulk_create([Residence(person=PersonFactory(registered_station=station_b), unit=unit_b, station_id=station_b.pk,
-                                             start_date=TODAY - n * DAY, reason="work", source="desk",
-                                             status="active", next_verification_due=TODAY + n * DAY)
+    Residence.objects.bulk_create([Residence(person=PersonFactory(registered_station=station_b), unit=unit_b,
+                                             station_id=station_b.pk, start_date=TODAY - n * DAY, reason="work",
+                                             source="desk", status="active", next_verification_due=TODAY + n * DAY)
                                    for n in range(1, 6)])
     assert_kept_as_counted(station_a, station_b)
 
