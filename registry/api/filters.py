@@ -16,7 +16,10 @@ class FilterSetOrderingFilter(OrderingFilter):
                 if name in ordering_filter.param_map:
                     mapped.append(("-" if term.strip().startswith("-") else "") + ordering_filter.param_map[name])
             if mapped:
-                return [*mapped, "-id"]
+                # Ties go by id in the direction of the last key, so that one index in one direction holds
+                # the whole order (persons by name: (station, pinyin, person) read forwards or backwards; a
+                # tie the other way made PostgreSQL sort a station's every match, 209 ms instead of 5).
+                return [*mapped, "-id" if mapped[-1].startswith("-") else "id"]
         return ["-id"]
 
     def get_schema_operation_parameters(self, view):

@@ -159,3 +159,16 @@ def test_a_community_of_another_station_is_refused_not_walked(staff_a, station_w
     response = api.get("/api/v1/persons/", {"community": community_b.pk, "ordering": "name"})
     assert response.status_code == 400
     assert "community" in response.json()["fields"]
+
+
+def test_namesakes_are_listed_by_id_in_the_direction_of_the_name_order(staff_a, station_world, community_a):
+    """A tie goes the way of the order asked (the index of a station's names holds it forwards and backwards)."""
+    from persons.models import Person
+
+    api = APIClient()
+    api.force_authenticate(staff_a)
+    twins = sorted(Person.objects.filter(name="王芳").values_list("pk", flat=True))
+    assert len(twins) == 2
+    for ordering, expected in (("name", twins), ("-name", twins[::-1])):
+        found = [pk for pk in _pages(api, {"community": community_a.pk}, ordering) if pk in twins]
+        assert found == expected, ordering
