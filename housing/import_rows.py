@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from persons.choices import DocumentTypeChoices, SexChoices
 from persons.models import Person
 from persons.validators import document_birth_date, document_sex, normalize_document_number, validate_document
+from registry.bulk import new_instance
 from registry.tabular import cell_text
 
 from .import_sheet import COLUMN_LABELS, ImportRow, labels_in_every_language
@@ -200,7 +201,7 @@ def check_person(row: ImportRow) -> Person:
     is caught; whether the number is already registered is the service's question (``registrations_check``).
     """
     given = {key: value for key, value in row.identity.items() if value not in (None, "")}
-    person = Person(**given)
+    person = new_instance(Person, given)
     skip = [key for key in row.identity if key not in given or row.has_error(key)] + ["registered_station"]
     try:
         person.clean_fields(exclude=skip)
@@ -220,7 +221,7 @@ def checked_person(row: ImportRow) -> Person:
     """The person of a row the dry run accepted, for the import: it re-reads the same bytes (SHA-256), so
     ``check_person``'s rules hold; only what they normalise is applied (``normalise_checked``). Should a value
     not pass even that, the row goes through ``check_person`` and is refused with its reason."""
-    person = Person(**{key: value for key, value in row.identity.items() if value not in (None, "")})
+    person = new_instance(Person, {key: value for key, value in row.identity.items() if value not in (None, "")})
     try:
         person.normalise_checked()
     except ValidationError:

@@ -1,10 +1,10 @@
 """Import residents with their unit from a CSV or XLSX file: upload, dry run, confirm, import.
 
 Every row goes through the rules the desk form and the API use (``housing.import_rows``), ending with the
-registration service (``registrations_check`` / ``registrations_apply``, which ``person_register`` calls for
-one entry). The dry run runs the service's check, which writes nothing, so it reports exactly what the
-import would refuse; the import checks again and writes the confirmed rows in chunks of a thousand, in one
-transaction: all of them or none. The columns and reading a file are ``housing.import_sheet``'s. Tasks
+registration service (``registrations_check``; ``registrations_prepare`` and ``registrations_write``, the two
+halves of ``registrations_apply``, which ``person_register`` calls for one entry). The dry run runs the
+service's check, which writes nothing, so it reports exactly what the import would refuse; the import checks
+again and writes the confirmed rows in chunks of a thousand, in one transaction: all of them or none. The columns and reading a file are ``housing.import_sheet``'s. Tasks
 (``housing.tasks``, which also queues the dry run and the import after commit) and views
 (``housing.views_import``) only call the functions here. The column reference is docs/import.md.
 """
@@ -53,7 +53,7 @@ from .import_rows import (
 )
 from .import_sheet import COLUMN_KEYS, COLUMNS, ImportRow, Sheet, read_sheet
 from .models import ImportJob, ImportStatusChoices, ResidenceReasonChoices, ResidenceSourceChoices
-from .services import registrations_apply
+from .services import registrations_prepare, registrations_write
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 MAX_REPORTED_ERRORS = 5_000
 # Rows checked and written together: a fixed number of queries each (see registrations_check).
 CHUNK = 1000
+GROUP = 10  # batches checked before any of them is written (see _import_rows)
 EXTENSIONS = (".csv", ".txt", ".xlsx")
 PERMISSION = "housing.add_residence"
 
@@ -268,25 +269,45 @@ def _import_rows(job: ImportJob, rows: list[ImportRow]) -> Counter:
     mark_duplicates(rows)
     for first in range(0, len(rows), CHUNK):  # units first: a query would wait for the COPYs below
         finder.prefetch(rows[first:first + CHUNK])
-    with copies_in_background():  # PostgreSQL writes a chunk while the next one is checked
-        for first in range(0, len(rows), CHUNK):
-            chunk = rows[first:first + CHUNK]
-            pending = row_entries(chunk, finder, checked=True)
-            entries = [entry for _row, entry in pending]
-            if len(pending) == len(chunk):
-                try:  # the service checks each entry again, under locks, before it writes
-                    registrations_apply(entries, source=ResidenceSourceChoices.IMPORT, actor=job.user)
-                except ValidationError:
+    # PostgreSQL writes the batches in the background (their COPYs) while Python builds the next ones; any read
+    # waits for the COPYs handed over before it. So the batches are checked and read (locks, ratings, keys)
+    # GROUP at a time before any of them is written: the reads wait once a group, not once a batch. No person
+    # is in two batches (one row per document, ``mark_duplicates``), so checking a batch before the ones ahead
+    # of it are written decides the same.
+    with copies_in_background():
+        for start in range(0, len(rows), CHUNK * GROUP):
+            ready = []
+            for first in range(start, min(start + CHUNK * GROUP, len(rows)), CHUNK):
+                chunk = rows[first:first + CHUNK]
+                pending = row_entries(chunk, finder, checked=True)
+                if len(pending) == len(chunk):
+                    try:  # the service checks each entry again, under locks, before it writes
+                        ready.append((first + len(chunk), pending, registrations_prepare(
+                            [entry for _row, entry in pending])))
+                    except ValidationError:
+                        entry_errors(pending)
+                _refuse(chunk)
+            for done, pending, batch in ready:
+                try:
+                    registrations_write(batch, source=ResidenceSourceChoices.IMPORT, actor=job.user)
+                except ValidationError as exc:  # a document registered by someone else since the check
                     entry_errors(pending)
-            refused = next((row for row in chunk if row.errors), None)
-            decided += [outcome(entry) for entry in entries]
-            if refused is not None:
-                raise RowFailed(_("Row %(row)d was refused, so nothing was imported: %(message)s Check the file "
-                                  "again (upload it once more).")
-                                % {"row": refused.number, "message": refused.errors[0][1]})
-            progress.update(first + len(chunk))
+                    _refuse(row for row, _entry in pending)
+                    raise RowFailed(_("Nothing was imported: %(message)s") % {"message": " ".join(exc.messages)}) \
+                        from None
+                decided += [outcome(entry) for _row, entry in pending]
+                progress.update(done)
     progress.update(len(rows), force=True)
     return Counter(decided)
+
+
+def _refuse(rows) -> None:
+    """Stop the import at the first row with a problem (RowFailed, with its message)."""
+    refused = next((row for row in rows if row.errors), None)
+    if refused is not None:
+        raise RowFailed(_("Row %(row)d was refused, so nothing was imported: %(message)s Check the file "
+                          "again (upload it once more).")
+                        % {"row": refused.number, "message": refused.errors[0][1]})
 
 
 def imports_tidy(*, now=None, keep_days: int = 7, stuck_after: datetime.timedelta | None = None) -> int:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from persons.models import Employment, Person
 from persons.services import persons_anonymise
 from registry.audit import record_saved_many
-from registry.bulk import bulk_update_rows, draw_keys, insert_objects
+from registry.bulk import bulk_update_rows, draw_keys, insert_objects, new_instance
 from registry.models import Station
 from registry.services import versioned_save
 from registry.validators import validate_visible_text
@@ -265,6 +265,43 @@ def registrations_check(entries: list[Registration], *, lock: bool = False) -> N
             entry.add_error(exc)
 
 
+# The residence fields ``registrations_apply`` fills in itself (the rest come from the caller: when, why, how
+# it was reported): validating them again for every one of an import's rows cost more than building the rows.
+_RESIDENCE_OWN_FIELDS = frozenset(field.name for field in Residence._meta.concrete_fields) - {
+    "start_date", "reason", "source", "reported_on"}
+
+
+@dataclass
+class RegistrationBatch:
+    """Registrations checked under locks, with everything their writing will need to read already read
+    (``registrations_prepare``); ``registrations_write`` writes them without another read."""
+
+    todo: list[Registration]
+    end_reasons: list[str]
+    stars: dict
+    lived: dict
+    residence_keys: list | None
+
+
+def registrations_prepare(entries: list[Registration]) -> RegistrationBatch:
+    """The reading half of ``registrations_apply``, inside the caller's transaction: check every entry, locking
+    the known persons and their current residences (ValidationError, with each entry's ``errors`` filled in,
+    if any is refused), then read what the writing needs: the move-out reasons, the properties' ratings, the
+    stations the known persons lived in, and the new residences' keys."""
+    registrations_check(entries, lock=True)
+    refused = [entry for entry in entries if entry.errors]
+    if refused:
+        raise ValidationError(refused[0].errors if len(entries) == 1 else _(
+            "%(count)d of the registrations were refused; nothing was saved.") % {"count": len(refused)})
+    todo = [entry for entry in entries if not entry.unchanged]
+    moving = [(entry.current.station_id, entry.unit.property.station_id) for entry in todo
+              if entry.current is not None]
+    return RegistrationBatch(
+        todo=todo, end_reasons=move_reasons(moving) if moving else [],
+        stars=property_stars({entry.unit.property_id for entry in todo}) if todo else {},
+        lived=_stations_lived(todo), residence_keys=draw_keys(Residence, len(todo)))
+
+
 def registrations_apply(entries: list[Registration], *, source: str = ResidenceSourceChoices.DESK,
                         actor=None) -> None:
     """Register every entry in one transaction: all of them or, if any is refused, none (ValidationError,
@@ -272,83 +309,84 @@ def registrations_apply(entries: list[Registration], *, source: str = ResidenceS
     leave and the new residences are each written in one statement, and audited and fed to the change feed
     like single saves. Entries marked ``unchanged`` are left as they are."""
     with transaction.atomic():
-        registrations_check(entries, lock=True)
-        refused = [entry for entry in entries if entry.errors]
-        if refused:
-            raise ValidationError(refused[0].errors if len(entries) == 1 else _(
-                "%(count)d of the registrations were refused; nothing was saved.") % {"count": len(refused)})
-        todo = [entry for entry in entries if not entry.unchanged]
-        now, today = timezone.now(), timezone.localdate()
-        new_people, filled = [], []
-        for entry in todo:
-            if entry.person is None:
-                entry.person = entry.new_person
-                entry.person.registered_station_id = entry.unit.property.station_id
-                entry.person.sync_document_columns()
-                entry.person.sync_name_columns()
-                new_people.append(entry.person)
-                continue
-            fields = [name for name in _FILLABLE if entry.identity.get(name) and not getattr(entry.person, name)]
-            if fields:
-                for name in fields:
-                    setattr(entry.person, name, entry.identity[name])
-                entry.person.clean_values()
-                entry.person.version += 1
-                entry.person.updated_at = now
-                filled.append(entry.person)
-        # Moving out: the current residence ends the day the new one starts.
-        ended = [entry.current for entry in todo if entry.current is not None]
-        reasons = iter(move_reasons([(entry.current.station_id, entry.unit.property.station_id)
-                                     for entry in todo if entry.current is not None]) if ended else [])
-        for entry in todo:
-            if entry.current is not None:
-                old = entry.current
-                old.status, old.end_date, old.end_reported_on = ResidenceStatusChoices.ENDED, entry.start_date, today
-                old.next_verification_due = None
-                old.end_reason, old.moved_to = next(reasons), entry.unit
-                old.version += 1
-                old.updated_at = now
-        bulk_update_rows(Person, filled, [*_FILLABLE, "version", "updated_at"])
-        bulk_update_rows(Residence, ended, ["status", "end_date", "end_reported_on", "next_verification_due",
-                                            "end_reason", "moved_to", "version", "updated_at"])
-        # Every read comes before the inserts: an import hands its COPYs to a thread (``copies_in_background``),
-        # and a read would wait for them.
-        stars = property_stars({entry.unit.property_id for entry in todo}) if todo else {}
-        lived = _stations_lived(todo)
-        residence_keys = draw_keys(Residence, len(todo))
-        try:
-            insert_objects(Person, new_people)
-        except IntegrityError:
-            # Someone registered one of these documents between the check and the write.
-            raise ValidationError({"document_number": _(
-                "Document number: this person was registered by someone else a moment ago; nothing was saved. "
-                "Try again: they will be found and moved here.")}) from None
-        created_by = actor if getattr(actor, "is_authenticated", False) else None
-        for n, entry in enumerate(todo):
-            entry.residence = Residence(
-                person=entry.person, unit=entry.unit, station_id=entry.unit.property.station_id,
-                registered_elsewhere=entry.person.registered_station_id != entry.unit.property.station_id,
-                start_date=entry.start_date, reason=entry.reason, source=source,
-                status=ResidenceStatusChoices.ACTIVE, reported_on=entry.reported_on or today, created_by=created_by,
-                next_verification_due=next_verification_due(from_date=entry.start_date,
-                                                            stars=stars.get(entry.unit.property_id, 0)))
-            entry.residence.clean_fields(exclude=["person", "unit", "station", "created_by"])
-            if residence_keys:
-                entry.residence.pk = residence_keys[n]
-        insert_objects(Residence, [entry.residence for entry in todo])
-        # The trail and the feed, as the signal receivers would have written them one save at a time.
-        person_scopes = _person_scopes(todo, lived)
-        record_saved_many(new_people, created=True, change_scopes=person_scopes)
-        record_saved_many(filled, created=False, change_scopes=person_scopes)
-        record_saved_many(ended, created=False)
-        record_saved_many([entry.residence for entry in todo], created=True)
-        for entry in todo:
-            if entry.employer is not None:
-                Employment.objects.get_or_create(person=entry.person, employer=entry.employer, end_date=None,
-                                                 defaults={"start_date": entry.start_date,
-                                                           "job_title": entry.job_title})
-        for property_id in sorted({e.unit.property_id for e in todo} | {r.unit.property_id for r in ended}):
-            property_inputs_changed(property_id)
+        registrations_write(registrations_prepare(entries), source=source, actor=actor)
+
+
+def registrations_write(batch: RegistrationBatch, *, source: str = ResidenceSourceChoices.DESK,
+                        actor=None) -> None:
+    """The writing half of ``registrations_apply``, in the transaction ``registrations_prepare`` ran in. It reads
+    nothing (but for employments, which imports do not have), so an import's COPYs stream on in the background
+    (``copies_in_background``) while the next batch is built. A later batch may be prepared before an earlier
+    one is written only if no person is in both (an import: one row per document)."""
+    todo = batch.todo
+    now, today = timezone.now(), timezone.localdate()
+    new_people, filled = [], []
+    for entry in todo:
+        if entry.person is None:
+            entry.person = entry.new_person
+            entry.person.registered_station_id = entry.unit.property.station_id
+            entry.person.sync_document_columns()
+            entry.person.sync_name_columns()
+            new_people.append(entry.person)
+            continue
+        fields = [name for name in _FILLABLE if entry.identity.get(name) and not getattr(entry.person, name)]
+        if fields:
+            for name in fields:
+                setattr(entry.person, name, entry.identity[name])
+            entry.person.clean_values()
+            entry.person.version += 1
+            entry.person.updated_at = now
+            filled.append(entry.person)
+    # Moving out: the current residence ends the day the new one starts.
+    ended = [entry.current for entry in todo if entry.current is not None]
+    reasons = iter(batch.end_reasons)
+    for entry in todo:
+        if entry.current is not None:
+            old = entry.current
+            old.status, old.end_date, old.end_reported_on = ResidenceStatusChoices.ENDED, entry.start_date, today
+            old.next_verification_due = None
+            old.end_reason, old.moved_to = next(reasons), entry.unit
+            old.version += 1
+            old.updated_at = now
+    bulk_update_rows(Person, filled, [*_FILLABLE, "version", "updated_at"])
+    bulk_update_rows(Residence, ended, ["status", "end_date", "end_reported_on", "next_verification_due",
+                                        "end_reason", "moved_to", "version", "updated_at"])
+    try:
+        insert_objects(Person, new_people)
+    except IntegrityError:
+        # Someone registered one of these documents between the check and the write.
+        raise ValidationError({"document_number": _(
+            "Document number: this person was registered by someone else a moment ago; nothing was saved. "
+            "Try again: they will be found and moved here.")}) from None
+    created_by = actor if getattr(actor, "is_authenticated", False) else None
+    related = {"created_by": created_by} if created_by is not None else {}
+    keys, stars = batch.residence_keys, batch.stars
+    for n, entry in enumerate(todo):
+        station_id = entry.unit.property.station_id
+        entry.residence = new_instance(Residence, {
+            "id": keys[n] if keys else None, "station_id": station_id,
+            "registered_elsewhere": entry.person.registered_station_id != station_id,
+            "start_date": entry.start_date, "reason": entry.reason, "source": source,
+            "status": ResidenceStatusChoices.ACTIVE, "reported_on": entry.reported_on or today,
+            "next_verification_due": next_verification_due(from_date=entry.start_date,
+                                                           stars=stars.get(entry.unit.property_id, 0)),
+        }, related={"person": entry.person, "unit": entry.unit, **related})
+        # The fields the caller's values went into; the rest are this function's own.
+        entry.residence.clean_fields(exclude=_RESIDENCE_OWN_FIELDS)
+    insert_objects(Residence, [entry.residence for entry in todo])
+    # The trail and the feed, as the signal receivers would have written them one save at a time.
+    person_scopes = _person_scopes(todo, batch.lived)
+    record_saved_many(new_people, created=True, change_scopes=person_scopes)
+    record_saved_many(filled, created=False, change_scopes=person_scopes)
+    record_saved_many(ended, created=False)
+    record_saved_many([entry.residence for entry in todo], created=True)
+    for entry in todo:
+        if entry.employer is not None:
+            Employment.objects.get_or_create(person=entry.person, employer=entry.employer, end_date=None,
+                                             defaults={"start_date": entry.start_date,
+                                                       "job_title": entry.job_title})
+    for property_id in sorted({e.unit.property_id for e in todo} | {r.unit.property_id for r in ended}):
+        property_inputs_changed(property_id)
 
 
 def _stations_lived(entries: list[Registration]) -> dict:

@@ -211,3 +211,119 @@ def test_the_import_stores_the_rows_normalised_as_the_desk_would(
     person = Person.objects.by_document("resident_id", number.upper()).get()
     assert (person.name, person.phone, person.document_number) == ("阿卜杜拉·艾买提", "13912345678", number.upper())
     assert (person.sex, person.birth_date) == ("F", _identity(7)["birth_date"])
+
+
+@pytest.mark.django_db
+def test_new_instance_builds_what_the_keywords_build(community_a, staff_a, django_assert_num_queries):
+    from housing.factories import UnitFactory
+    from housing.models import Residence
+
+    unit = UnitFactory(property__community=community_a)
+    person = Person(**_identity(3), registered_station=community_a.station)
+    person.save()
+    values = {"station_id": community_a.station_id, "start_date": TODAY, "reason": "work", "source": "import",
+              "status": "active", "reported_on": TODAY}
+    by_keywords = Residence(person=person, unit=unit, created_by=staff_a, **values)
+    built = bulk.new_instance(Residence, values, related={"person": person, "unit": unit, "created_by": staff_a})
+    fields = [field.attname for field in Residence._meta.concrete_fields]
+    assert [getattr(built, name) for name in fields] == [getattr(by_keywords, name) for name in fields]
+    assert built.version == 1 and built.note == "" and built.registered_elsewhere is True  # the defaults
+    with django_assert_num_queries(0):  # the related objects are cached, as assigning them caches them
+        assert (built.person, built.unit, built.created_by) == (person, unit, staff_a)
+    assert built._state.adding and built.pk is None
+    with pytest.raises(TypeError, match="no field"):
+        bulk.new_instance(Residence, {**values, "stat_id": 1})
+
+
+@pytest.mark.django_db
+def test_a_registration_with_a_reason_outside_the_choices_is_refused_and_writes_nothing(community_a):
+    from django.core.exceptions import ValidationError
+
+    from housing.factories import UnitFactory
+    from housing.models import Residence
+
+    unit = UnitFactory(property__community=community_a)
+    entries = [Registration(identity=_identity(n), unit=unit, start_date=TODAY, reason="work" if n else "vacation")
+               for n in range(3)]
+    with pytest.raises(ValidationError) as refused:
+        registrations_apply(entries, source="import")
+    assert "reason" in refused.value.message_dict
+    assert not Residence.objects.filter(unit=unit).exists()
+    assert not Person.objects.filter(document_hash__in=[e.document_key for e in entries]).exists()
+
+
+def _import(client, units, count, django_capture_on_commit_callbacks):
+    """Upload ``count`` new residents spread over ``units`` and confirm the import; returns the job."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from housing.models import ImportJob
+
+    lines = ["document_number,name,phone,property_registration_number,unit_label,start_date,reason"]
+    for n in range(count):
+        unit = units[n % len(units)]
+        lines.append(",".join([_identity(n)["document_number"], "李娜", "13912345678",
+                               unit.property.registration_number, unit.label, TODAY.isoformat(), "work"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("imports:upload"), {
+            "file": SimpleUploadedFile("many.csv", "\n".join(lines).encode())})
+    job = ImportJob.objects.get(pk=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+    assert job.valid_rows == count, job.errors[:3]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("imports:job_confirm", args=[job.pk]))
+    job.refresh_from_db()
+    return job
+
+
+@pytest.mark.django_db
+def test_batches_checked_a_group_ahead_are_all_written_in_order(
+        client, staff_a, community_a, settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks):
+    from housing import imports
+    from housing.factories import UnitFactory
+    from housing.models import Residence
+
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setattr(imports, "CHUNK", 40)
+    monkeypatch.setattr(imports, "GROUP", 2)  # 5 batches: groups of 2, 2 and 1
+    client.force_login(staff_a)
+    units = [UnitFactory(property__community=community_a, capacity=100) for _ in range(2)]
+    job = _import(client, units, 190, django_capture_on_commit_callbacks)
+    assert job.status == "done", job.failure_reason
+    assert job.result["created_persons"] == 190
+    imported = Residence.objects.filter(source="import", unit__in=units)
+    numbers = {person.document_number for person in Person.objects.filter(residences__in=imported)}
+    assert numbers == {_identity(n)["document_number"] for n in range(190)}
+    assert AuditEvent.objects.filter(object_type="housing.residence", action="create").count() == 190
+    assert ChangeLog.objects.filter(object_type="persons.person", action="create").count() == 190
+
+
+@pytest.mark.django_db
+def test_a_batch_refused_at_the_write_fails_the_whole_import(
+        client, staff_a, community_a, settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks):
+    """Someone registers one of the file's documents between the check and the write: the write refuses its
+    batch, and the batches written before it are rolled back with it."""
+    from housing import imports, services
+    from housing.factories import UnitFactory
+    from housing.models import Residence
+
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setattr(imports, "CHUNK", 40)
+    monkeypatch.setattr(imports, "GROUP", 2)
+    person_batches = []
+
+    def insert_objects(model, objs):
+        if model is Person:
+            person_batches.append(len(objs))
+            if len(person_batches) == 2:  # the second batch: one of its persons was registered a moment ago
+                raise IntegrityError("duplicate key value violates unique constraint")
+        return bulk.insert_objects(model, objs)
+
+    monkeypatch.setattr(services, "insert_objects", insert_objects)
+    client.force_login(staff_a)
+    units = [UnitFactory(property__community=community_a, capacity=100) for _ in range(2)]
+    job = _import(client, units, 120, django_capture_on_commit_callbacks)
+    assert person_batches == [40, 40]  # the first batch was written before the second was refused
+    assert job.status == "failed"
+    assert job.failure_reason.startswith("未导入任何数据：证件号码：此人刚刚已被他人登记")  # in the job's language
+    assert not Residence.objects.filter(unit__in=units).exists()
+    assert not Person.objects.filter(name="李娜").exists()

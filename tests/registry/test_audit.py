@@ -47,6 +47,19 @@ def test_saving_without_changes_records_no_update(community_a):
     assert AuditEvent.objects.count() == before
 
 
+def test_each_save_of_a_loaded_record_records_what_changed_since_the_last(community_a):
+    from housing.models import Unit
+
+    unit = Unit.objects.get(pk=UnitFactory(property__community=community_a, capacity=2, label="101").pk)
+    unit.capacity = 3
+    unit.save()
+    unit.capacity, unit.label = 4, "102"
+    unit.save()
+    updates = _events(AuditAction.UPDATE, unit).order_by("id")
+    assert [event.changes for event in updates] == [{"capacity": [2, 3]}, {"capacity": [3, 4], "label": ["101", "102"]}]
+    assert "_audit_snapshot" not in unit._audit_snapshot  # one snapshot, not a chain of every earlier one
+
+
 def test_audit_never_holds_the_document_number(staff_a, station_a):
     with audit.audit_context(user=staff_a):
         person = PersonFactory(registered_station=station_a)
