@@ -260,11 +260,25 @@ class UnitFinder:
                 self._by_number[prop.registration_number] = prop
             if prop.address in self._by_address and prop not in self._by_address[prop.address]:
                 self._by_address[prop.address].append(prop)
-        props = {prop.pk: prop for prop in found}
-        for chunk in _chunks(sorted(props)):
-            for unit in Unit.objects.filter(property_id__in=chunk):
-                unit.property = props[unit.property_id]
-                self._units[(unit.property_id, unit.label)] = unit
+        # Only the units the rows name (a property has several; reading all of them cost more than the rest of
+        # the prefetch), once each: a unit that does not exist is remembered as None.
+        wanted, props = defaultdict(set), {}
+        for row in rows:
+            candidates = ([self._by_number.get(row.registration_number)] if row.registration_number
+                          else self._by_address.get(row.address, []))
+            for prop in candidates:
+                if prop is not None and (prop.pk, row.unit_label) not in self._units:
+                    wanted[prop.pk].add(row.unit_label)
+                    props[prop.pk] = prop
+        for chunk in _chunks(sorted(wanted)):
+            labels = set().union(*(wanted[pk] for pk in chunk))
+            for unit in Unit.objects.filter(property_id__in=chunk, label__in=sorted(labels)):
+                if unit.label in wanted[unit.property_id]:
+                    unit.property = props[unit.property_id]
+                    self._units[(unit.property_id, unit.label)] = unit
+        for pk, labels in wanted.items():
+            for label in labels:
+                self._units.setdefault((pk, label), None)
 
     def find(self, row: ImportRow) -> Unit | None:
         prop = self._property(row)

@@ -280,6 +280,7 @@ class RegistrationBatch:
     end_reasons: list[str]
     stars: dict
     lived: dict
+    person_keys: list | None
     residence_keys: list | None
 
 
@@ -287,7 +288,7 @@ def registrations_prepare(entries: list[Registration]) -> RegistrationBatch:
     """The reading half of ``registrations_apply``, inside the caller's transaction: check every entry, locking
     the known persons and their current residences (ValidationError, with each entry's ``errors`` filled in,
     if any is refused), then read what the writing needs: the move-out reasons, the properties' ratings, the
-    stations the known persons lived in, and the new residences' keys."""
+    stations the known persons lived in, and the new persons' and residences' keys."""
     registrations_check(entries, lock=True)
     refused = [entry for entry in entries if entry.errors]
     if refused:
@@ -299,7 +300,8 @@ def registrations_prepare(entries: list[Registration]) -> RegistrationBatch:
     return RegistrationBatch(
         todo=todo, end_reasons=move_reasons(moving) if moving else [],
         stars=property_stars({entry.unit.property_id for entry in todo}) if todo else {},
-        lived=_stations_lived(todo), residence_keys=draw_keys(Residence, len(todo)))
+        lived=_stations_lived(todo), person_keys=draw_keys(Person, sum(entry.person is None for entry in todo)),
+        residence_keys=draw_keys(Residence, len(todo)))
 
 
 def registrations_apply(entries: list[Registration], *, source: str = ResidenceSourceChoices.DESK,
@@ -321,9 +323,11 @@ def registrations_write(batch: RegistrationBatch, *, source: str = ResidenceSour
     todo = batch.todo
     now, today = timezone.now(), timezone.localdate()
     new_people, filled = [], []
+    person_keys = iter(batch.person_keys or ())
     for entry in todo:
         if entry.person is None:
             entry.person = entry.new_person
+            entry.person.pk = next(person_keys, None)
             entry.person.registered_station_id = entry.unit.property.station_id
             entry.person.sync_document_columns()
             entry.person.sync_name_columns()

@@ -327,3 +327,32 @@ def test_a_batch_refused_at_the_write_fails_the_whole_import(
     assert job.failure_reason.startswith("未导入任何数据：证件号码：此人刚刚已被他人登记")  # in the job's language
     assert not Residence.objects.filter(unit__in=units).exists()
     assert not Person.objects.filter(name="李娜").exists()
+
+
+@pytest.mark.django_db
+def test_the_unit_finder_reads_the_units_rows_name_across_batches(community_a, staff_a, django_assert_num_queries):
+    """Units are read only as rows name them; a property met again in a later batch, with another of its
+    units, still finds it; a unit it does not have is an error on the row, and is not read twice."""
+    from housing.factories import PropertyFactory, UnitFactory
+    from housing.import_rows import UnitFinder
+    from housing.import_sheet import ImportRow
+
+    prop = PropertyFactory(community=community_a)
+    first, second = UnitFactory(property=prop, label="101"), UnitFactory(property=prop, label="102")
+    UnitFactory(property=prop, label="103")
+
+    def row(number, label):
+        return ImportRow(number=number, cells={}, registration_number=prop.registration_number, unit_label=label)
+
+    finder = UnitFinder(staff_a)
+    batch_one = [row(2, "101")]
+    finder.prefetch(batch_one)
+    assert list(finder._units) == [(prop.pk, "101")]  # not 102 and 103 as well
+    assert finder.find(batch_one[0]) == first
+    batch_two = [row(3, "102"), row(4, "999")]
+    with django_assert_num_queries(1):  # the property is known: its two named units, in one query
+        finder.prefetch(batch_two)
+    assert finder.find(batch_two[0]) == second
+    assert finder.find(batch_two[1]) is None and batch_two[1].has_error("unit_label")
+    with django_assert_num_queries(0):  # a unit found missing is not looked for again
+        finder.prefetch([row(5, "999")])
