@@ -4,9 +4,10 @@ Every row goes through the rules the desk form and the API use (``housing.import
 registration service (``registrations_check``; ``registrations_prepare`` and ``registrations_write``, the two
 halves of ``registrations_apply``, which ``person_register`` calls for one entry). The dry run runs the
 service's check, which writes nothing, so it reports exactly what the import would refuse; the import checks
-again and writes the confirmed rows in chunks of a thousand, in one transaction: all of them or none. The columns and reading a file are ``housing.import_sheet``'s. Tasks
-(``housing.tasks``, which also queues the dry run and the import after commit) and views
-(``housing.views_import``) only call the functions here. The column reference is docs/import.md.
+again and writes the confirmed rows in chunks of a thousand, in one transaction: all of them or none. The
+columns and reading a file are ``housing.import_sheet``'s. Tasks (``housing.tasks``, which also queues the dry
+run and the import after commit) and views (``housing.views_import``) only call the functions here. The column
+reference is docs/import.md.
 """
 
 import codecs

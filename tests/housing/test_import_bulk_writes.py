@@ -148,32 +148,17 @@ def test_a_failed_copy_in_the_background_is_raised_and_nothing_is_kept(community
 @pytest.mark.django_db
 def test_a_large_import_through_the_tasks_writes_every_row_its_trail_and_feed(
         client, staff_a, community_a, settings, tmp_path, django_capture_on_commit_callbacks):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.urls import reverse
-
     from housing import imports
     from housing.factories import UnitFactory
-    from housing.models import ImportJob, Residence
+    from housing.models import Residence
 
     settings.VAR_DIR = tmp_path
     client.force_login(staff_a)
     units = [UnitFactory(property__community=community_a, capacity=100) for _ in range(3)]
     count = 2 * imports.CHUNK + 150  # three chunks, each written with COPY in the background
-    lines = [",".join(["document_number", "name", "phone", "property_registration_number", "unit_label",
-                       "start_date", "reason"])]
-    for n in range(count):
-        unit = units[n % 3]
-        lines.append(",".join([_identity(n)["document_number"], "李娜", "13912345678",
-                               unit.property.registration_number, unit.label, TODAY.isoformat(), "work"]))
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("imports:upload"), {
-            "file": SimpleUploadedFile("many.csv", "\n".join(lines).encode())})
-    job = ImportJob.objects.get(pk=response["Location"].rstrip("/").rsplit("/", 1)[-1])
-    assert job.valid_rows == count, job.errors[:3]
+    job = _upload(client, units, count, django_capture_on_commit_callbacks)
     events, feed = AuditEvent.objects.count(), ChangeLog.objects.count()
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("imports:job_confirm", args=[job.pk]))
-    job.refresh_from_db()
+    _confirm(client, job, django_capture_on_commit_callbacks)
     assert job.status == "done", job.failure_reason
     assert job.result["created_persons"] == count
     imported = Residence.objects.filter(source="import", unit__in=units)
@@ -252,8 +237,8 @@ def test_a_registration_with_a_reason_outside_the_choices_is_refused_and_writes_
     assert not Person.objects.filter(document_hash__in=[e.document_key for e in entries]).exists()
 
 
-def _import(client, units, count, django_capture_on_commit_callbacks):
-    """Upload ``count`` new residents spread over ``units`` and confirm the import; returns the job."""
+def _upload(client, units, count, django_capture_on_commit_callbacks):
+    """Upload ``count`` new residents spread over ``units``; returns the checked job."""
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.urls import reverse
 
@@ -269,10 +254,22 @@ def _import(client, units, count, django_capture_on_commit_callbacks):
             "file": SimpleUploadedFile("many.csv", "\n".join(lines).encode())})
     job = ImportJob.objects.get(pk=response["Location"].rstrip("/").rsplit("/", 1)[-1])
     assert job.valid_rows == count, job.errors[:3]
+    return job
+
+
+def _confirm(client, job, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("imports:job_confirm", args=[job.pk]))
     job.refresh_from_db()
     return job
+
+
+def _import(client, units, count, django_capture_on_commit_callbacks):
+    """Upload ``count`` new residents spread over ``units`` and confirm the import; returns the job."""
+    return _confirm(client, _upload(client, units, count, django_capture_on_commit_callbacks),
+                    django_capture_on_commit_callbacks)
 
 
 @pytest.mark.django_db
