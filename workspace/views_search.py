@@ -110,7 +110,8 @@ class SearchView(LoginRequiredMixin, View):
                 "name_pinyin")[:OTHER_RESULTS]
             if user.has_perm("lodging.view_stay") and query.kind in ("document", "name", "pinyin"):
                 # Lodging guests by document number or name, as the ledger's own search finds them.
-                stays = StayFilterSet({"q": raw}, queryset=Stay.objects.visible_to(user), request=request).qs
+                stays = StayFilterSet({"q": raw}, queryset=Stay.objects.visible_to(user), request=request,
+                                       checks_only=True).qs
                 context["stays"] = stays.select_related("property").order_by("-arrived_at", "-id")[:OTHER_RESULTS]
                 context["stays_shown"] = True
         template = "search_results.html" if getattr(request, "htmx", False) else "search.html"
