@@ -16,7 +16,7 @@ from persons.validators import (
     validate_document,
     validate_person_name,
 )
-from registry.forms import BootstrapFormMixin, DateInput
+from registry.forms import BootstrapFormMixin, DateInput, NamedModelChoiceField
 from registry.models import Community
 
 from .models import Property, ResidenceReasonChoices, Unit
@@ -71,7 +71,7 @@ class ResidenceFieldsMixin(forms.Form):
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none())
     reason = forms.ChoiceField(label=_("Reason for living here"), choices=ResidenceReasonChoices.choices)
     start_date = forms.DateField(label=_("Moved in on"), widget=DateInput(), initial=timezone.localdate)
-    employer = forms.ModelChoiceField(label=_("Employer"), queryset=Employer.objects.none(), required=False,
+    employer = NamedModelChoiceField(label=_("Employer"), queryset=Employer.objects.none(), required=False,
                                       help_text=_("Optional: where the resident works."))
 
     def setup_places(self, user):

@@ -149,3 +149,47 @@ def test_unit_chosen_on_a_visit_is_preselected_in_step_two(staff_client, unit_a,
     response = staff_client.post(URL, {"step": "lookup", "document_type": "resident_id", "document_number": number,
                                        "prefill_unit": foreign.pk})
     assert "unit" not in response.context["form"].initial  # another station's unit is not offered
+
+
+def test_the_employer_list_holds_the_stations_employers_by_name_without_an_instance_each(
+        staff_client, station_a, station_b):
+    from django.db.models.signals import post_init
+
+    from persons.factories import EmployerFactory
+    from persons.models import Employer
+
+    ours = [EmployerFactory(station=station_a, name=name) for name in ("Cedar Co", "Alder Co", "Birch Co")]
+    EmployerFactory(station=station_b, name="别站公司")
+    built = []
+
+    def count(sender, instance, **kwargs):
+        built.append(instance)
+
+    post_init.connect(count, sender=Employer)
+    try:
+        number = make_resident_id(birth_date=BORN, sex="F")
+        page = staff_client.post(URL, {"step": "lookup", "document_type": "resident_id", "document_number": number})
+    finally:
+        post_init.disconnect(count, sender=Employer)
+    html = page.content.decode()
+    select = html[html.index('<select name="employer"'):]
+    select = select[:select.index("</select>")]
+    places = [select.find(f'<option value="{e.pk}">{e.name}</option>') for e in sorted(ours, key=lambda e: e.name)]
+    assert -1 not in places and places == sorted(places)  # every one, by name
+    assert "别站公司" not in select
+    assert built == []  # options read as (id, name) pairs, not as an Employer each
+
+
+def test_the_employer_chosen_is_checked_against_the_users_employers(staff_client, unit_a, station_a, station_b):
+    from persons.factories import EmployerFactory
+    from persons.models import Employment
+
+    foreign = EmployerFactory(station=station_b)
+    number = make_resident_id(birth_date=BORN, sex="F")
+    refused = staff_client.post(URL, {**_new_person(number, employer=foreign.pk), **_place(unit_a)})
+    assert refused.status_code == 200 and "employer" in refused.context["form"].errors
+    assert not Person.objects.filter(name="赵敏").exists()
+    ours = EmployerFactory(station=station_a)
+    done = staff_client.post(URL, {**_new_person(number, employer=ours.pk), **_place(unit_a)})
+    assert done.status_code == 302
+    assert Employment.objects.filter(person__name="赵敏", employer=ours).count() == 1
